@@ -1,0 +1,179 @@
+//! The command line: every wizard operation is also a subcommand for scripts. Nothing here
+//! waits for input unless the operator is at a terminal and asked for the wizard.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Files beside the state file (default ./mfa-rollout.toml):
+  <name>.toml.bak        the previous save
+  <name>.toml.lock       the writer lock (+ .lock.who naming its holder)
+  <name>.journal.jsonl   every change, hash-chained (see `verify`)
+  <name>.log             the log (MFA_ROLLOUT_LOG=debug for more)
+
+Secrets live in the OS keyring (`secret set NAME`); for automation, or where no keyring
+exists, set MFA_ROLLOUT_SECRET_<NAME> (e.g. MFA_ROLLOUT_SECRET_SDK_PASSWORD).
+
+Exit codes: 0 ok; 1 a check failed; 2 the tool could not do what was asked (bad input,
+unreadable state, lock held, a check that could not tell).";
+
+/// Walks you through deploying MFA Server, the Web Service SDK, the User Portal and the
+/// AD FS adapter for Windows Hello for Business certificate trust.
+#[derive(Debug, Parser)]
+#[command(name = "mfa-rollout", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// The rollout's state file.
+    #[arg(long, global = true, env = "MFA_ROLLOUT_STATE", default_value = "mfa-rollout.toml", value_name = "PATH")]
+    pub state: PathBuf,
+
+    /// Use an edited runbook from DIR (holding screens/ and profiles/) instead of the built-in one.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runbook: Option<PathBuf>,
+
+    /// Linear prompts instead of the full-screen wizard (screen readers, serial consoles).
+    #[arg(long)]
+    pub plain: bool,
+
+    /// No colours (also honoured: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// When no rollout exists at --state yet, create one from this profile and open it.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Output formats for listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Output formats for check results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a rollout from a profile (demo, lab, production).
+    Init {
+        #[arg(long, value_name = "NAME")]
+        profile: String,
+        /// Set a variable (repeatable): --set mfa_fqdn=mfa.corp.contoso.com
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Replace an existing rollout (its file is kept as .bak, its journal set aside).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Progress per phase.
+    Status(FormatArg),
+    /// Every step instance: id, phase, status.
+    Steps(FormatArg),
+    /// A step's instructions, values, commands, checks and evidence.
+    Show {
+        /// Step id (`portal.cert`, or `secondary.install@mfa2.corp.contoso.com`).
+        step: String,
+    },
+    /// Variables: value, where it comes from, what it means.
+    Vars(FormatArg),
+    /// Run live checks of steps or phases (all applicable steps when none is named).
+    Check(CheckArgs),
+    /// Record that a step is done.
+    Attest {
+        step: String,
+        #[arg(long)]
+        note: Option<String>,
+        /// Evidence (repeatable): --evidence serial=1A2B
+        #[arg(long = "evidence", value_name = "KEY=VALUE")]
+        evidence: Vec<String>,
+    },
+    /// Mark a step in progress.
+    Start { step: String },
+    /// Skip a step, with the reason.
+    Skip {
+        step: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put a step back to pending.
+    Reset { step: String },
+    /// Set variables: set portal_address=10.0.0.50 mfa_secondaries=mfa2.corp.contoso.com,mfa3.corp.contoso.com
+    Set {
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Manage secrets in the OS keyring.
+    Secret {
+        #[command(subcommand)]
+        action: SecretCommand,
+    },
+    /// Export the completed-checklist record.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The journal, readable.
+    Log(FormatArg),
+    /// Check that the journal's hash chain is intact.
+    Verify,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret (read from standard input, or a hidden prompt at a terminal).
+    Set {
+        /// sdk_password or ldap_password
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Step ids or phase ids; none means every applicable step.
+    pub steps: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+    /// Seconds each check may take.
+    #[arg(long, default_value = "10", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+    /// Reach NAME at another address while checking NAME (repeatable).
+    #[arg(long, value_name = "NAME=ADDR[:PORT]")]
+    pub connect: Vec<String>,
+    /// Also trust the roots in this PEM file.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+}

@@ -1,0 +1,448 @@
+//! One function per subcommand. Each opens the rollout with the access it needs (read-only
+//! commands never take the writer lock), calls the engine, and prints text or JSON.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::CommandFactory;
+use serde_json::json;
+
+use crate::cli::{CheckArgs, CheckFormat, Command, ExportFormat, ListFormat, SecretCommand};
+use mfa_rollout::checks::{self, CheckResult, Outcome, RunOptions};
+use mfa_rollout::engine::Instance;
+use mfa_rollout::runbook::Runbook;
+use mfa_rollout::state::journal;
+use mfa_rollout::ui::detail::Detail;
+use mfa_rollout::{Access, Error, Result, Rollout, report};
+
+pub fn dispatch(command: Command, book: Runbook, state: &Path) -> Result<u8> {
+    match command {
+        Command::Init { profile, set, force } => init(book, state, &profile, &set, force),
+        Command::Status(f) => status(&open(book, state, Access::Read)?, f.format),
+        Command::Steps(f) => steps(&open(book, state, Access::Read)?, f.format),
+        Command::Vars(f) => vars(&open(book, state, Access::Read)?, f.format),
+        Command::Show { step } => show(&open(book, state, Access::Read)?, &step),
+        Command::Check(args) => check(open(book, state, Access::Write)?, &args),
+        Command::Attest { step, note, evidence } => {
+            let mut r = open(book, state, Access::Write)?;
+            let evidence = pairs(&evidence, "--evidence")?.into_iter().collect();
+            r.attest(&step, note, evidence)?;
+            done(&r, &step)
+        }
+        Command::Start { step } => {
+            let mut r = open(book, state, Access::Write)?;
+            r.start(&step)?;
+            done(&r, &step)
+        }
+        Command::Skip { step, reason } => {
+            let reason = reason.ok_or_else(|| {
+                Error::Invalid("a skip needs a reason: --reason \"why this step is not needed\"".into())
+            })?;
+            let mut r = open(book, state, Access::Write)?;
+            r.skip(&step, &reason)?;
+            done(&r, &step)
+        }
+        Command::Reset { step } => {
+            let mut r = open(book, state, Access::Write)?;
+            r.reset(&step)?;
+            done(&r, &step)
+        }
+        Command::Set { pairs: list } => {
+            let mut r = open(book, state, Access::Write)?;
+            let list = pairs(&list, "set")?;
+            r.set(&list)?;
+            for (k, _) in &list {
+                println!("{k} = {}", r.value(k).map_or_else(|| "(not set)".into(), |v| v.display()));
+            }
+            Ok(0)
+        }
+        Command::Secret { action: SecretCommand::Set { name } } => secret_set(&open(book, state, Access::Read)?, &name),
+        Command::Export { format, output, force } => export(&open(book, state, Access::Read)?, format, output.as_deref(), force),
+        Command::Log(f) => log(&open(book, state, Access::Read)?, f.format),
+        Command::Verify => verify(state),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut crate::cli::Cli::command(), "mfa-rollout", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+fn open(book: Runbook, state: &Path, access: Access) -> Result<Rollout> {
+    let r = Rollout::open(book, state, access)?;
+    for n in &r.notices {
+        eprintln!("notice: {n}");
+    }
+    for orphan in r.orphan_records() {
+        eprintln!("notice: the state records step `{orphan}`, which this runbook does not have; it is kept as is");
+    }
+    Ok(r)
+}
+
+fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| Error::Invalid(format!("{flag} `{p}` must be KEY=VALUE")))
+        })
+        .collect()
+}
+
+fn done(r: &Rollout, step: &str) -> Result<u8> {
+    let inst = r.find(step)?;
+    println!("{}: {}", inst.key, r.status(&inst));
+    Ok(0)
+}
+
+fn init(book: Runbook, state: &Path, profile: &str, set: &[String], force: bool) -> Result<u8> {
+    let list = pairs(set, "--set")?;
+    let r = Rollout::create(book, state, profile, &list, force)?;
+    for n in &r.notices {
+        eprintln!("notice: {n}");
+    }
+    println!("created {} from the {profile} profile ({} steps)", state.display(), r.instances().len());
+    let missing = r.missing_values();
+    if !missing.is_empty() {
+        println!("still to set: {}\n  e.g. `mfa-rollout set {}=VALUE`; `mfa-rollout vars` explains each", missing.join(", "), missing[0]);
+    }
+    println!("open the wizard with `mfa-rollout{}`", state_flag(state));
+    Ok(0)
+}
+
+fn state_flag(state: &Path) -> String {
+    if state == Path::new("mfa-rollout.toml") { String::new() } else { format!(" --state {}", state.display()) }
+}
+
+fn status(r: &Rollout, format: ListFormat) -> Result<u8> {
+    let progress = r.progress();
+    let next = r.next_open().map(|i| i.key);
+    if format == ListFormat::Json {
+        let phases: Vec<_> = r
+            .runbook
+            .phases
+            .iter()
+            .zip(&progress)
+            .map(|(p, pr)| {
+                json!({"id": p.id, "title": p.title, "role": p.role.label(), "total": pr.total,
+                       "closed": pr.closed, "failed": pr.failed, "in_progress": pr.in_progress})
+            })
+            .collect();
+        let total: usize = progress.iter().map(|p| p.total).sum();
+        let closed: usize = progress.iter().map(|p| p.closed).sum();
+        print_json(&json!({
+            "rollout": r.state.rollout, "profile": r.state.profile, "state_file": r.paths.state,
+            "log_file": r.paths.log, "total": total, "closed": closed, "phases": phases,
+            "next": next, "missing_values": r.missing_values(),
+        }));
+        return Ok(0);
+    }
+    println!("rollout {} ({} profile), {}", r.state.rollout, r.state.profile, r.paths.state.display());
+    for (p, pr) in r.runbook.phases.iter().zip(&progress) {
+        let mut extra = String::new();
+        if pr.failed > 0 {
+            extra = format!("  {} failed", pr.failed);
+        }
+        println!("  {:<16} {:>2}/{:<2} {}{}", p.id, pr.closed, pr.total, bar(pr.closed, pr.total), extra);
+    }
+    let total: usize = progress.iter().map(|p| p.total).sum();
+    let closed: usize = progress.iter().map(|p| p.closed).sum();
+    println!("  {closed} of {total} steps closed");
+    match next {
+        Some(k) => println!("next: {k}  (`mfa-rollout show {k}`)"),
+        None => println!("every step is closed; export the record with `mfa-rollout export --format md -o record.md`"),
+    }
+    let missing = r.missing_values();
+    if !missing.is_empty() {
+        println!("still to set: {}", missing.join(", "));
+    }
+    Ok(0)
+}
+
+fn bar(done: usize, total: usize) -> String {
+    let width = 20;
+    let filled = if total == 0 { width } else { done * width / total };
+    format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
+}
+
+fn steps(r: &Rollout, format: ListFormat) -> Result<u8> {
+    let list: Vec<(Instance, mfa_rollout::state::Status)> =
+        r.instances().into_iter().map(|i| { let s = r.status(&i); (i, s) }).collect();
+    if format == ListFormat::Json {
+        let items: Vec<_> = list
+            .iter()
+            .map(|(i, s)| {
+                let rec = r.record(&i.key);
+                json!({"key": i.key, "id": r.step_of(i).id, "phase": r.phase_of(i).id, "server": i.host,
+                       "title": r.render(&r.step_of(i).title, i.host.as_deref()), "status": s.as_str(),
+                       "by": rec.by, "at": rec.at})
+            })
+            .collect();
+        print_json(&json!(items));
+        return Ok(0);
+    }
+    for (i, s) in &list {
+        println!("{:<12} {:<15} {:<44} {}", s.as_str(), r.phase_of(i).id, i.key, r.render(&r.step_of(i).title, i.host.as_deref()));
+    }
+    Ok(0)
+}
+
+fn vars(r: &Rollout, format: ListFormat) -> Result<u8> {
+    if format == ListFormat::Json {
+        let items: Vec<_> = r
+            .runbook
+            .variables
+            .iter()
+            .map(|v| {
+                json!({"name": v.name, "kind": v.kind, "list": v.list, "optional": v.optional,
+                       "value": r.value(&v.name), "origin": r.value_origin(&v.name), "description": v.description})
+            })
+            .collect();
+        print_json(&json!(items));
+        return Ok(0);
+    }
+    for v in &r.runbook.variables {
+        let value = r.value(&v.name).map_or_else(|| "(not set)".into(), |x| x.display());
+        println!("{:<22} {:<40} {:<8} {}", v.name, value, r.value_origin(&v.name), v.description);
+    }
+    Ok(0)
+}
+
+fn show(r: &Rollout, step: &str) -> Result<u8> {
+    let inst = r.find(step)?;
+    print!("{}", Detail::of(r, &inst).to_text());
+    Ok(0)
+}
+
+fn select(r: &Rollout, names: &[String]) -> Result<Vec<Instance>> {
+    if names.is_empty() {
+        return Ok(r.instances().into_iter().filter(|i| r.applies(i) && !r.step_of(i).checks.is_empty()).collect());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(pi) = r.runbook.phases.iter().position(|p| &p.id == name) {
+            out.extend(r.instances().into_iter().filter(|i| i.phase == pi && r.applies(i) && !r.step_of(i).checks.is_empty()));
+        } else {
+            out.push(r.find(name)?);
+        }
+    }
+    Ok(out)
+}
+
+fn check(mut r: Rollout, args: &CheckArgs) -> Result<u8> {
+    let mut opts = RunOptions {
+        timeout: Duration::from_secs(args.timeout),
+        renewal_lead_days: r.renewal_lead_days(),
+        ca_file: args.ca_file.clone(),
+        ..RunOptions::default()
+    };
+    if let Some(ca) = &opts.ca_file
+        && !ca.is_file()
+    {
+        return Err(Error::Invalid(format!("--ca-file {}: no such file", ca.display())));
+    }
+    for c in &args.connect {
+        let (name, target) = checks::parse_connect(c)?;
+        opts.connect.insert(name, target);
+    }
+    let instances = select(&r, &args.steps)?;
+    let planned: Vec<_> = instances.iter().flat_map(|i| r.plan_checks(i)).collect();
+    if planned.is_empty() {
+        eprintln!("no live checks for the steps named; steps with checks: {}", steps_with_checks(&r));
+        return Ok(0);
+    }
+    let total = planned.len();
+    let progress = std::io::stderr().is_terminal() && args.format == CheckFormat::Text;
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let on_done: Arc<dyn Fn(usize, &CheckResult) + Send + Sync> = Arc::new(move |_, res| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if progress {
+            eprint!("\r[{n}/{total}] {:<60}", truncate(&res.name, 60));
+        }
+    });
+    let steps_of: Vec<String> = planned.iter().map(|p| p.step.clone()).collect();
+    let results = checks::run_all(planned, &opts, on_done)?;
+    if progress {
+        eprint!("\r{:<70}\r", "");
+    }
+
+    let mut by_step: BTreeMap<String, Vec<CheckResult>> = BTreeMap::new();
+    for (step, res) in steps_of.iter().zip(&results) {
+        by_step.entry(step.clone()).or_default().push(res.clone());
+    }
+    for (step, list) in &by_step {
+        r.record_checks(step, list.clone())?;
+    }
+
+    let worst = results.iter().map(|x| x.outcome).max().unwrap_or(Outcome::Pass);
+    let code = match worst {
+        Outcome::Error => 2,
+        Outcome::Fail => 1,
+        _ => 0,
+    };
+    match args.format {
+        CheckFormat::Json => {
+            let items: Vec<_> = steps_of
+                .iter()
+                .zip(&results)
+                .map(|(s, res)| {
+                    let mut v = serde_json::to_value(res).unwrap_or_default();
+                    v["step"] = json!(s);
+                    v
+                })
+                .collect();
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for res in &results {
+                *counts.entry(res.outcome.as_str()).or_default() += 1;
+            }
+            print_json(&json!({"results": items, "counts": counts, "exit_code": code}));
+        }
+        CheckFormat::Junit => print!("{}", junit(&steps_of, &results)),
+        CheckFormat::Text => {
+            for (s, res) in steps_of.iter().zip(&results) {
+                println!("{:<8} {:<34} {}", res.outcome.as_str().to_uppercase(), s, res.summary);
+                if !res.hint.is_empty() {
+                    println!("         hint: {}", res.hint);
+                }
+            }
+            for (step, _) in &by_step {
+                let inst = r.find(step)?;
+                println!("{step}: {}", r.status(&inst));
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn steps_with_checks(r: &Rollout) -> String {
+    r.instances().into_iter().filter(|i| !r.step_of(i).checks.is_empty()).map(|i| i.key).collect::<Vec<_>>().join(", ")
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn junit(steps: &[String], results: &[CheckResult]) -> String {
+    let failures = results.iter().filter(|r| r.outcome == Outcome::Fail).count();
+    let errors = results.iter().filter(|r| r.outcome == Outcome::Error).count();
+    let skipped = results.iter().filter(|r| matches!(r.outcome, Outcome::Skip | Outcome::NotRun)).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"mfa-rollout checks\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n",
+        results.len()
+    );
+    for (s, r) in steps.iter().zip(results) {
+        let time = r.duration_ms as f64 / 1000.0;
+        out.push_str(&format!("  <testcase classname=\"{}\" name=\"{}\" time=\"{time:.3}\">\n", xml(s), xml(&r.name)));
+        let body = xml(&format!("{}\n{}", r.summary, r.hint));
+        match r.outcome {
+            Outcome::Fail => out.push_str(&format!("    <failure message=\"{}\">{body}</failure>\n", xml(&r.summary))),
+            Outcome::Error => out.push_str(&format!("    <error message=\"{}\">{body}</error>\n", xml(&r.summary))),
+            Outcome::Skip | Outcome::NotRun => out.push_str(&format!("    <skipped message=\"{}\"/>\n", xml(&r.summary))),
+            Outcome::Pass | Outcome::Warn => out.push_str(&format!("    <system-out>{body}</system-out>\n")),
+        }
+        out.push_str("  </testcase>\n");
+    }
+    out.push_str("</testsuite>\n");
+    out
+}
+
+fn secret_set(r: &Rollout, name: &str) -> Result<u8> {
+    mfa_rollout::secrets::check_name(name)?;
+    let secret = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("{name}: ")).map_err(|e| Error::Secret(format!("cannot read the secret: {e}")))?
+    } else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| Error::Secret(format!("cannot read standard input: {e}")))?;
+        text.trim_end_matches(['\r', '\n']).to_string()
+    };
+    let domain = r.value("domain").map(|v| v.display()).unwrap_or_default();
+    let place = mfa_rollout::secrets::set(&domain, name, &secret)?;
+    println!("stored {name} for {domain} in {place}");
+    Ok(0)
+}
+
+fn export(r: &Rollout, format: ExportFormat, output: Option<&Path>, force: bool) -> Result<u8> {
+    let name = match format {
+        ExportFormat::Md => "md",
+        ExportFormat::Json => "json",
+    };
+    let record = report::build(r);
+    let text = report::render(&record, name).unwrap_or_default();
+    match output {
+        None => {
+            std::io::stdout().write_all(text.as_bytes()).map_err(|e| Error::io("standard output", e))?;
+        }
+        Some(path) => {
+            if path.exists() && !force {
+                return Err(Error::Exists(format!("{} exists; pass --force to overwrite it", path.display())));
+            }
+            mfa_rollout::state::atomic::write(path, text.as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(0)
+}
+
+fn log(r: &Rollout, format: ListFormat) -> Result<u8> {
+    let journal = journal::read(&r.paths.journal)?.map_err(|b| {
+        Error::Invalid(format!("{}:{}: {}\n  run `mfa-rollout verify`", r.paths.journal.display(), b.line, b.reason))
+    })?;
+    if format == ListFormat::Json {
+        print_json(&json!(journal.entries));
+        return Ok(0);
+    }
+    for e in &journal.entries {
+        let what = match (&e.step, e.from, e.to) {
+            (Some(s), Some(f), Some(t)) if f != t => format!("{s}: {f} → {t}"),
+            (Some(s), _, Some(t)) => format!("{s}: {t}"),
+            _ => describe(&e.action),
+        };
+        let extra = match &e.action {
+            mfa_rollout::state::action::Action::Attest { note: Some(n), .. } => format!("  \"{n}\""),
+            mfa_rollout::state::action::Action::Skip { reason, .. } => format!("  \"{reason}\""),
+            _ => String::new(),
+        };
+        println!("{:>4} {} {}@{}  {what}{extra}", e.seq, e.actor.at, e.actor.user, e.actor.host);
+    }
+    Ok(0)
+}
+
+fn describe(action: &mfa_rollout::state::action::Action) -> String {
+    use mfa_rollout::state::action::Action;
+    match action {
+        Action::Init { profile, .. } => format!("created from the {profile} profile"),
+        Action::Set { values } => {
+            format!("set {}", values.iter().map(|(k, v)| format!("{k}={}", v.display())).collect::<Vec<_>>().join(" "))
+        }
+        Action::Checked { step, results } => format!("{step}: {} check(s) ran", results.len()),
+        other => other.step().unwrap_or_default().to_string(),
+    }
+}
+
+fn verify(state: &Path) -> Result<u8> {
+    let paths = mfa_rollout::state::Paths::new(state);
+    if !paths.journal.exists() {
+        return Err(Error::Invalid(format!("no journal at {}", paths.journal.display())));
+    }
+    match journal::read(&paths.journal)? {
+        Ok(j) => {
+            println!("journal intact: {} entries, final hash {}", j.entries.len(), j.head);
+            Ok(0)
+        }
+        Err(b) => {
+            println!("journal BROKEN at {}:{}: {}", paths.journal.display(), b.line, b.reason);
+            Ok(1)
+        }
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}

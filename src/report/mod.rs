@@ -1,0 +1,164 @@
+//! The completed-checklist record: one [`Record`] built from a rollout, written as JSON
+//! (stable, versioned) or Markdown. Built from the state only; secrets are never in it.
+
+mod markdown;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::checks::CheckResult;
+use crate::engine::{Rollout, now};
+use crate::runbook::Value;
+use crate::state::journal;
+
+pub use markdown::to_markdown;
+
+/// Version of the JSON record's layout; bumped on any incompatible change.
+pub const RECORD_SCHEMA: u32 = 1;
+
+/// Export formats this build writes.
+pub const FORMATS: &[&str] = &["md", "json"];
+
+/// The record.
+#[derive(Debug, Serialize)]
+pub struct Record {
+    pub record_schema: u32,
+    pub tool: String,
+    pub exported_at: String,
+    pub rollout: String,
+    pub profile: String,
+    pub created: String,
+    pub state_file: String,
+    pub values: BTreeMap<String, Value>,
+    pub totals: Totals,
+    pub phases: Vec<PhaseRecord>,
+    pub journal: JournalRecord,
+}
+
+/// Counts over every step instance.
+#[derive(Debug, Serialize, Default)]
+pub struct Totals {
+    pub steps: usize,
+    pub closed: usize,
+    pub open: usize,
+    pub by_status: BTreeMap<String, usize>,
+}
+
+/// One phase.
+#[derive(Debug, Serialize)]
+pub struct PhaseRecord {
+    pub id: String,
+    pub title: String,
+    pub role: String,
+    pub total: usize,
+    pub closed: usize,
+    pub steps: Vec<StepRecord>,
+}
+
+/// One step instance.
+#[derive(Debug, Serialize)]
+pub struct StepRecord {
+    pub key: String,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    pub title: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub evidence: BTreeMap<String, String>,
+    pub checks: Vec<CheckResult>,
+}
+
+/// The journal's extent and final hash, so the record can be matched to it.
+#[derive(Debug, Serialize)]
+pub struct JournalRecord {
+    pub entries: usize,
+    pub head: String,
+    pub intact: bool,
+}
+
+/// Builds the record of a rollout.
+pub fn build(rollout: &Rollout) -> Record {
+    let progress = rollout.progress();
+    let mut phases: Vec<PhaseRecord> = rollout
+        .runbook
+        .phases
+        .iter()
+        .zip(&progress)
+        .map(|(p, pr)| PhaseRecord {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            role: p.role.label().to_string(),
+            total: pr.total,
+            closed: pr.closed,
+            steps: Vec::new(),
+        })
+        .collect();
+    let mut totals = Totals::default();
+    for inst in rollout.instances() {
+        let rec = rollout.record(&inst.key);
+        let status = rollout.status(&inst);
+        totals.steps += 1;
+        if status.is_closed() {
+            totals.closed += 1;
+        }
+        *totals.by_status.entry(status.as_str().to_string()).or_default() += 1;
+        phases[inst.phase].steps.push(StepRecord {
+            key: inst.key.clone(),
+            id: rollout.step_of(&inst).id.clone(),
+            server: inst.host.clone(),
+            title: rollout.render(&rollout.step_of(&inst).title, inst.host.as_deref()),
+            status: status.as_str().to_string(),
+            by: rec.by,
+            on_host: rec.host,
+            at: rec.at,
+            note: rec.note,
+            reason: rec.reason,
+            evidence: rec.evidence,
+            checks: rec.checks,
+        });
+    }
+    totals.open = totals.steps - totals.closed;
+    let journal = match journal::read(&rollout.paths.journal) {
+        Ok(Ok(j)) => JournalRecord { entries: j.entries.len(), head: j.head, intact: true },
+        _ => JournalRecord { entries: 0, head: String::new(), intact: false },
+    };
+    let values = rollout
+        .runbook
+        .variables
+        .iter()
+        .filter_map(|v| rollout.value(&v.name).map(|x| (v.name.clone(), x)))
+        .collect();
+    Record {
+        record_schema: RECORD_SCHEMA,
+        tool: format!("mfa-rollout {}", env!("CARGO_PKG_VERSION")),
+        exported_at: now(),
+        rollout: rollout.state.rollout.clone(),
+        profile: rollout.state.profile.clone(),
+        created: rollout.state.created.clone(),
+        state_file: rollout.paths.state.display().to_string(),
+        values,
+        totals,
+        phases,
+        journal,
+    }
+}
+
+/// Renders the record in a format.
+pub fn render(record: &Record, format: &str) -> Option<String> {
+    match format {
+        "json" => serde_json::to_string_pretty(record).ok().map(|s| s + "\n"),
+        "md" => Some(to_markdown(record)),
+        _ => None,
+    }
+}

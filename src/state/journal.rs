@@ -1,0 +1,112 @@
+//! The append-only journal beside the state: one JSON line per change, each carrying the
+//! SHA-256 of the line before it, so any edit, removal or reordering breaks the chain and
+//! `mfa-rollout verify` names the first line that does not fit.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::action::{Action, Actor};
+use super::Status;
+use crate::error::{Error, Result};
+
+/// The `prev` of the first line.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One journal line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Status>,
+    pub action: Action,
+    /// SHA-256 (hex) of the previous line's bytes, or [`GENESIS`].
+    pub prev: String,
+}
+
+/// The journal as read from disk.
+#[derive(Debug, Default)]
+pub struct Journal {
+    pub entries: Vec<Entry>,
+    /// SHA-256 of the last line (or [`GENESIS`] when empty).
+    pub head: String,
+}
+
+/// Where the chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Break {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Hex SHA-256 of a line's bytes.
+pub fn hash(line: &str) -> String {
+    let digest = Sha256::digest(line.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads and verifies the journal; a missing file is an empty journal.
+pub fn read(path: &Path) -> Result<std::result::Result<Journal, Break>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    Ok(parse(&text))
+}
+
+/// Parses and verifies journal text.
+pub fn parse(text: &str) -> std::result::Result<Journal, Break> {
+    let mut journal = Journal { entries: Vec::new(), head: GENESIS.to_string() };
+    let complete = text.ends_with('\n') || text.is_empty();
+    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let number = i + 1;
+        if !complete && number == lines.len() {
+            return Err(Break { line: number, reason: "the last line is cut short (a write was interrupted)".into() });
+        }
+        let entry: Entry = serde_json::from_str(line)
+            .map_err(|e| Break { line: number, reason: format!("not a journal entry: {e}") })?;
+        if entry.prev != journal.head {
+            return Err(Break {
+                line: number,
+                reason: "its `prev` hash does not match the line before it (a line was changed, removed or inserted)".into(),
+            });
+        }
+        if entry.seq != number as u64 {
+            return Err(Break { line: number, reason: format!("its sequence number is {}, expected {number}", entry.seq) });
+        }
+        journal.head = hash(line);
+        journal.entries.push(entry);
+    }
+    Ok(journal)
+}
+
+/// Appends one entry and flushes it to disk; returns the new head hash.
+pub fn append(path: &Path, entry: &Entry) -> Result<String> {
+    let line = serde_json::to_string(entry).map_err(|e| Error::Invalid(format!("journal entry: {e}")))?;
+    let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(format!("{line}\n").as_bytes()).map_err(|e| Error::io(path, e))?;
+    file.sync_all().map_err(|e| Error::io(path, e))?;
+    Ok(hash(&line))
+}
+
+/// Cuts an interrupted, partial last line so appends continue the chain.
+pub fn repair_tail(path: &Path) -> Result<bool> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(false) };
+    if text.is_empty() || text.ends_with('\n') {
+        return Ok(false);
+    }
+    let keep = text.rfind('\n').map_or(0, |i| i + 1);
+    super::atomic::write(path, &text.as_bytes()[..keep])?;
+    Ok(true)
+}
