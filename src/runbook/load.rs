@@ -272,6 +272,8 @@ fn check_phase(
         texts.extend(s.notes.iter().map(String::as_str));
         texts.extend(s.command.iter().flat_map(|c| [c.title.as_str(), c.code.as_str()]));
         texts.extend(s.check.iter().map(|c| c.name.as_str()));
+        texts.extend(s.review.iter().map(|r| r.item.as_str()));
+        texts.extend(s.evidence.iter().map(|e| e.label.as_str()));
         texts.extend(s.check.iter().flat_map(|c| c.params.values().map(String::as_str)));
         for t in texts {
             let list = placeholders(t).map_err(|(_, m)| err(format!("step `{}`: {m}", s.id)))?;

@@ -77,10 +77,17 @@ pub fn parse(text: &str) -> std::result::Result<Journal, Break> {
         let entry: Entry = serde_json::from_str(line)
             .map_err(|e| Break { line: number, reason: format!("not a journal entry: {e}") })?;
         if entry.prev != journal.head {
-            return Err(Break {
-                line: number,
-                reason: "its `prev` hash does not match the line before it (a line was changed, removed or inserted)".into(),
-            });
+            // The chain cannot tell which of the two lines was edited: name both.
+            let reason = if number == 1 {
+                "its `prev` hash is not the start of a chain (this line was changed, or lines before it were removed)".into()
+            } else {
+                format!(
+                    "its `prev` hash does not match line {} (line {} or this line was changed, or a line was removed or inserted between them)",
+                    number - 1,
+                    number - 1
+                )
+            };
+            return Err(Break { line: number, reason });
         }
         if entry.seq != number as u64 {
             return Err(Break { line: number, reason: format!("its sequence number is {}, expected {number}", entry.seq) });

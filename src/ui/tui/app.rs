@@ -1,0 +1,555 @@
+//! The TUI's state and what each key does. No drawing and no terminal I/O here: keys come
+//! in as [`Event`]s, operations go to the engine, and `render.rs` draws a snapshot. That
+//! keeps every behaviour testable on ratatui's `TestBackend`.
+
+use std::collections::BTreeSet;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::checks::{CheckResult, Planned};
+use crate::engine::{Instance, Rollout};
+
+/// Something the event loop hands to the app.
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Resize,
+    /// One check finished (index into the running batch).
+    CheckDone(usize, Box<CheckResult>),
+    /// A batch finished: (step key, results).
+    ChecksFinished(Vec<(String, Vec<CheckResult>)>),
+    /// SIGTERM or similar: leave cleanly.
+    Terminate,
+}
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Phases,
+    Steps,
+    Detail,
+}
+
+/// What a text prompt is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptKind {
+    /// Evidence field `index` of the attest in progress.
+    Evidence(usize),
+    AttestNote,
+    SkipReason,
+    SetValue(String),
+    Search,
+}
+
+/// An open popup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Popup {
+    Welcome,
+    Help,
+    Prompt { kind: PromptKind, input: String, cursor: usize },
+    /// Pick a variable to edit (names), with the selected row.
+    Vars { names: Vec<String>, selected: usize },
+    /// Pick a command to copy.
+    Copy { selected: usize },
+    ConfirmReset,
+}
+
+/// A request the event loop must carry out (it needs the terminal or a thread).
+#[derive(Debug)]
+pub enum Request {
+    RunChecks(Vec<Planned>),
+    Copy(String),
+}
+
+/// The TUI's whole state.
+#[derive(Debug)]
+pub struct App {
+    pub rollout: Rollout,
+    pub color: bool,
+    pub focus: Focus,
+    pub phase: usize,
+    /// Selected row in the steps pane of the current phase.
+    pub row: usize,
+    pub scroll: u16,
+    pub popup: Option<Popup>,
+    /// One-line message in the status bar.
+    pub message: String,
+    pub quit: bool,
+    /// Step keys with checks running, and progress of the batch.
+    pub running: BTreeSet<String>,
+    pub batch: (usize, usize),
+    pub spinner: usize,
+    /// Evidence values gathered during an attest in progress.
+    attest_evidence: Vec<(String, String)>,
+    /// Search results (instance keys) and the highlighted one.
+    pub matches: Vec<String>,
+    pub match_row: usize,
+}
+
+impl App {
+    /// Opens the app on the rollout, where the operator left off.
+    pub fn new(rollout: Rollout, color: bool) -> Self {
+        let welcome = !rollout.state.ui.welcomed;
+        let mut app = Self {
+            rollout,
+            color,
+            focus: Focus::Steps,
+            phase: 0,
+            row: 0,
+            scroll: 0,
+            popup: welcome.then_some(Popup::Welcome),
+            message: String::new(),
+            quit: false,
+            running: BTreeSet::new(),
+            batch: (0, 0),
+            spinner: 0,
+            attest_evidence: Vec::new(),
+            matches: Vec::new(),
+            match_row: 0,
+        };
+        if let Some(inst) = app.rollout.resume_point() {
+            app.jump_to(&inst.key);
+        }
+        let notices = app.rollout.notices.join("; ");
+        app.message = if notices.is_empty() { format!("log: {}", app.rollout.paths.log.display()) } else { notices };
+        app
+    }
+
+    /// Step instances of the selected phase.
+    pub fn phase_steps(&self) -> Vec<Instance> {
+        self.rollout.instances().into_iter().filter(|i| i.phase == self.phase).collect()
+    }
+
+    /// The selected step instance.
+    pub fn current(&self) -> Option<Instance> {
+        let steps = self.phase_steps();
+        steps.get(self.row.min(steps.len().saturating_sub(1))).cloned()
+    }
+
+    fn jump_to(&mut self, key: &str) {
+        let Ok(inst) = self.rollout.find(key) else { return };
+        self.phase = inst.phase;
+        self.row = self.phase_steps().iter().position(|i| i.key == inst.key).unwrap_or(0);
+        self.scroll = 0;
+    }
+
+    /// Handles one event; returns requests for the event loop.
+    pub fn handle(&mut self, event: Event) -> Vec<Request> {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Event::Key(_) | Event::Resize => Vec::new(),
+            Event::CheckDone(_, result) => {
+                self.batch.0 += 1;
+                self.message = format!("{}: {} — {}", result.name, result.outcome.as_str(), result.summary);
+                Vec::new()
+            }
+            Event::ChecksFinished(by_step) => {
+                let mut failed = 0;
+                let mut total = 0;
+                for (step, results) in by_step {
+                    total += results.len();
+                    failed += results.iter().filter(|r| r.outcome >= crate::checks::Outcome::Fail).count();
+                    if let Err(e) = self.rollout.record_checks(&step, results) {
+                        self.message = format!("could not record the results: {e}");
+                    }
+                    self.running.remove(&step);
+                }
+                if self.message.starts_with("could not") {
+                    return Vec::new();
+                }
+                self.message = if failed == 0 {
+                    format!("{total} check(s) finished, none failed")
+                } else {
+                    format!("{total} check(s) finished, {failed} failed or could not tell — see the detail pane")
+                };
+                Vec::new()
+            }
+            Event::Terminate => {
+                self.leave();
+                Vec::new()
+            }
+        }
+    }
+
+    fn leave(&mut self) {
+        if let Some(inst) = self.current() {
+            self.rollout.remember_position(&inst.key);
+        }
+        self.quit = true;
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c' | 'q')) {
+            self.leave();
+            return Vec::new();
+        }
+        if let Some(popup) = self.popup.take() {
+            return self.on_popup_key(popup, key);
+        }
+        match key.code {
+            KeyCode::Char('q') | KeyCode::Esc => self.leave(),
+            KeyCode::Char('?') | KeyCode::F(1) => self.popup = Some(Popup::Help),
+            KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') => {
+                self.focus = match self.focus {
+                    Focus::Phases => Focus::Steps,
+                    Focus::Steps | Focus::Detail => Focus::Detail,
+                };
+            }
+            KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => {
+                self.focus = match self.focus {
+                    Focus::Detail => Focus::Steps,
+                    Focus::Steps | Focus::Phases => Focus::Phases,
+                };
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(10),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll = self.scroll.saturating_add(10),
+            KeyCode::Home | KeyCode::Char('g') => self.scroll = 0,
+            KeyCode::Char('n') => self.next_open(),
+            KeyCode::Char('a') => self.begin_attest(),
+            KeyCode::Char('w') => self.op(|r, k| r.start(k), "in progress"),
+            KeyCode::Char('s') => self.prompt(PromptKind::SkipReason, String::new()),
+            KeyCode::Char('r') => self.popup = Some(Popup::ConfirmReset),
+            KeyCode::Char('/') => {
+                self.matches.clear();
+                self.prompt(PromptKind::Search, String::new());
+            }
+            KeyCode::Char('v') => self.open_vars(),
+            KeyCode::Char('y') => return self.begin_copy(),
+            KeyCode::Char('c') => return self.check_current(),
+            KeyCode::Char('C') => return self.check_phase(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Phases => {
+                let n = self.rollout.runbook.phases.len();
+                self.phase = step_index(self.phase, delta, n);
+                self.row = 0;
+                self.scroll = 0;
+            }
+            Focus::Steps => {
+                let n = self.phase_steps().len();
+                self.row = step_index(self.row, delta, n);
+                self.scroll = 0;
+            }
+            Focus::Detail => {
+                self.scroll = if delta < 0 { self.scroll.saturating_sub(1) } else { self.scroll.saturating_add(1) };
+            }
+        }
+    }
+
+    fn next_open(&mut self) {
+        match self.rollout.next_open() {
+            Some(inst) => {
+                let key = inst.key.clone();
+                self.jump_to(&key);
+                self.message = format!("next open step: {key}");
+            }
+            None => self.message = "every step is closed".into(),
+        }
+    }
+
+    fn prompt(&mut self, kind: PromptKind, initial: String) {
+        if self.current().is_none() && kind != PromptKind::Search {
+            return;
+        }
+        let cursor = initial.chars().count();
+        self.popup = Some(Popup::Prompt { kind, input: initial, cursor });
+    }
+
+    fn op(&mut self, f: impl FnOnce(&mut Rollout, &str) -> crate::Result<()>, what: &str) {
+        let Some(inst) = self.current() else { return };
+        match f(&mut self.rollout, &inst.key) {
+            Ok(()) => {
+                self.message = format!("{}: {what}", inst.key);
+                self.rollout.remember_position(&inst.key);
+            }
+            Err(e) => self.message = first_line(&e.to_string()),
+        }
+    }
+
+    fn begin_attest(&mut self) {
+        let Some(inst) = self.current() else { return };
+        self.attest_evidence.clear();
+        if self.rollout.step_of(&inst).evidence.is_empty() {
+            self.prompt(PromptKind::AttestNote, self.rollout.record(&inst.key).note.unwrap_or_default());
+        } else {
+            let initial = self.evidence_default(&inst, 0);
+            self.prompt(PromptKind::Evidence(0), initial);
+        }
+    }
+
+    /// The recorded value of an evidence field, else what a check found under the same key.
+    fn evidence_default(&self, inst: &Instance, index: usize) -> String {
+        let step = self.rollout.step_of(inst);
+        let Some(field) = step.evidence.get(index) else { return String::new() };
+        let rec = self.rollout.record(&inst.key);
+        rec.evidence
+            .get(&field.key)
+            .cloned()
+            .or_else(|| rec.checks.iter().find_map(|c| c.evidence.get(&field.key).cloned()))
+            .unwrap_or_default()
+    }
+
+    fn open_vars(&mut self) {
+        let Some(inst) = self.current() else { return };
+        let names: Vec<String> = self
+            .rollout
+            .step_of(&inst)
+            .inputs
+            .iter()
+            .filter(|n| self.rollout.runbook.var(n).is_some_and(|d| d.derived.is_none()))
+            .cloned()
+            .collect();
+        let names = if names.is_empty() {
+            self.rollout.runbook.variables.iter().filter(|d| d.derived.is_none()).map(|d| d.name.clone()).collect()
+        } else {
+            names
+        };
+        self.popup = Some(Popup::Vars { names, selected: 0 });
+    }
+
+    fn begin_copy(&mut self) -> Vec<Request> {
+        let Some(inst) = self.current() else { return Vec::new() };
+        let n = self.rollout.step_of(&inst).commands.len();
+        match n {
+            0 => {
+                self.message = "this step has no PowerShell to copy".into();
+                Vec::new()
+            }
+            1 => self.copy(0),
+            _ => {
+                self.popup = Some(Popup::Copy { selected: 0 });
+                Vec::new()
+            }
+        }
+    }
+
+    fn copy(&mut self, index: usize) -> Vec<Request> {
+        let Some(inst) = self.current() else { return Vec::new() };
+        let Some(cmd) = self.rollout.step_of(&inst).commands.get(index) else { return Vec::new() };
+        let code = self.rollout.render(&cmd.code, inst.host.as_deref());
+        self.message = format!(
+            "copied PowerShell {} ({} lines) to the clipboard via OSC 52 (if your terminal allows it)",
+            index + 1,
+            code.lines().count()
+        );
+        vec![Request::Copy(code)]
+    }
+
+    fn check_current(&mut self) -> Vec<Request> {
+        let Some(inst) = self.current() else { return Vec::new() };
+        self.start_checks(vec![inst])
+    }
+
+    fn check_phase(&mut self) -> Vec<Request> {
+        let list: Vec<Instance> = self.phase_steps().into_iter().filter(|i| self.rollout.applies(i)).collect();
+        self.start_checks(list)
+    }
+
+    fn start_checks(&mut self, list: Vec<Instance>) -> Vec<Request> {
+        if !self.running.is_empty() {
+            self.message = "checks are already running; wait for them to finish".into();
+            return Vec::new();
+        }
+        let planned: Vec<Planned> = list.iter().flat_map(|i| self.rollout.plan_checks(i)).collect();
+        if planned.is_empty() {
+            self.message = "no live checks here; attest the step once you have done it (a)".into();
+            return Vec::new();
+        }
+        self.running = planned.iter().map(|p| p.step.clone()).collect();
+        self.batch = (0, planned.len());
+        self.message = format!("running {} check(s)…", planned.len());
+        vec![Request::RunChecks(planned)]
+    }
+
+    fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Request> {
+        match popup {
+            Popup::Welcome | Popup::Help => {
+                self.rollout.mark_welcomed();
+                Vec::new()
+            }
+            Popup::ConfirmReset => {
+                if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                    self.op(|r, k| r.reset(k), "reset to pending");
+                } else {
+                    self.message = "reset cancelled".into();
+                }
+                Vec::new()
+            }
+            Popup::Copy { selected } => {
+                let n = self.current().map_or(0, |i| self.rollout.step_of(&i).commands.len());
+                match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => self.popup = Some(Popup::Copy { selected: step_index(selected, -1, n) }),
+                    KeyCode::Down | KeyCode::Char('j') => self.popup = Some(Popup::Copy { selected: step_index(selected, 1, n) }),
+                    KeyCode::Enter => return self.copy(selected),
+                    KeyCode::Char(c) if c.is_ascii_digit() => {
+                        let i = (c as usize).saturating_sub('1' as usize);
+                        if i < n {
+                            return self.copy(i);
+                        }
+                        self.popup = Some(Popup::Copy { selected });
+                    }
+                    KeyCode::Esc => {}
+                    _ => self.popup = Some(Popup::Copy { selected }),
+                }
+                Vec::new()
+            }
+            Popup::Vars { names, selected } => {
+                let n = names.len();
+                match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => self.popup = Some(Popup::Vars { names, selected: step_index(selected, -1, n) }),
+                    KeyCode::Down | KeyCode::Char('j') => self.popup = Some(Popup::Vars { names, selected: step_index(selected, 1, n) }),
+                    KeyCode::Enter => {
+                        if let Some(name) = names.get(selected) {
+                            let current = self.rollout.state.values.get(name).map(crate::runbook::Value::display).unwrap_or_default();
+                            let cursor = current.chars().count();
+                            self.popup = Some(Popup::Prompt { kind: PromptKind::SetValue(name.clone()), input: current, cursor });
+                        }
+                    }
+                    KeyCode::Esc => {}
+                    _ => self.popup = Some(Popup::Vars { names, selected }),
+                }
+                Vec::new()
+            }
+            Popup::Prompt { kind, mut input, mut cursor } => {
+                if kind == PromptKind::Search && matches!(key.code, KeyCode::Up | KeyCode::Down) {
+                    let n = self.matches.len();
+                    self.match_row = step_index(self.match_row, if key.code == KeyCode::Up { -1 } else { 1 }, n);
+                    self.popup = Some(Popup::Prompt { kind, input, cursor });
+                    return Vec::new();
+                }
+                match key.code {
+                    KeyCode::Esc => {
+                        self.attest_evidence.clear();
+                        self.message = "cancelled".into();
+                    }
+                    KeyCode::Enter => self.submit(kind, input),
+                    _ => {
+                        edit_line(&mut input, &mut cursor, key);
+                        if kind == PromptKind::Search {
+                            self.search(&input);
+                        }
+                        self.popup = Some(Popup::Prompt { kind, input, cursor });
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn search(&mut self, text: &str) {
+        let needle = text.to_lowercase();
+        self.match_row = 0;
+        self.matches = if needle.is_empty() {
+            Vec::new()
+        } else {
+            self.rollout
+                .instances()
+                .into_iter()
+                .filter(|i| {
+                    let title = self.rollout.render(&self.rollout.step_of(i).title, i.host.as_deref());
+                    i.key.to_lowercase().contains(&needle) || title.to_lowercase().contains(&needle)
+                })
+                .map(|i| i.key)
+                .collect()
+        };
+    }
+
+    fn submit(&mut self, kind: PromptKind, input: String) {
+        match kind {
+            PromptKind::Evidence(index) => {
+                let Some(inst) = self.current() else { return };
+                let fields = self.rollout.step_of(&inst).evidence.clone();
+                if let Some(f) = fields.get(index)
+                    && !input.trim().is_empty()
+                {
+                    self.attest_evidence.push((f.key.clone(), input.trim().to_string()));
+                }
+                if index + 1 < fields.len() {
+                    let initial = self.evidence_default(&inst, index + 1);
+                    self.prompt(PromptKind::Evidence(index + 1), initial);
+                } else {
+                    self.prompt(PromptKind::AttestNote, self.rollout.record(&inst.key).note.unwrap_or_default());
+                }
+            }
+            PromptKind::AttestNote => {
+                let evidence = std::mem::take(&mut self.attest_evidence).into_iter().collect();
+                let note = Some(input);
+                self.op(|r, k| r.attest(k, note, evidence), "attested done");
+            }
+            PromptKind::SkipReason => {
+                if input.trim().is_empty() {
+                    self.message = "a skip needs a reason; nothing changed".into();
+                } else {
+                    self.op(|r, k| r.skip(k, &input), "skipped");
+                }
+            }
+            PromptKind::SetValue(name) => match self.rollout.set(&[(name.clone(), input)]) {
+                Ok(()) => {
+                    let v = self.rollout.value(&name).map_or_else(|| "(not set)".into(), |v| v.display());
+                    self.message = format!("{name} = {v}");
+                    let steps = self.phase_steps().len();
+                    self.row = self.row.min(steps.saturating_sub(1));
+                }
+                Err(e) => self.message = first_line(&e.to_string()),
+            },
+            PromptKind::Search => {
+                if let Some(key) = self.matches.get(self.match_row).cloned() {
+                    self.jump_to(&key);
+                    self.focus = Focus::Steps;
+                    self.message = format!("jumped to {key}");
+                } else {
+                    self.message = "no step matches".into();
+                }
+            }
+        }
+    }
+}
+
+fn step_index(current: usize, delta: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let next = current.saturating_add_signed(delta);
+    next.min(len - 1)
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// A one-line editor: characters, Backspace, Delete, Left/Right, Home/End, Ctrl-U.
+fn edit_line(input: &mut String, cursor: &mut usize, key: KeyEvent) {
+    let byte = |s: &str, c: usize| s.char_indices().nth(c).map_or(s.len(), |(i, _)| i);
+    match key.code {
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            input.clear();
+            *cursor = 0;
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            let at = byte(input, *cursor);
+            input.insert(at, c);
+            *cursor += 1;
+        }
+        KeyCode::Backspace if *cursor > 0 => {
+            let at = byte(input, *cursor - 1);
+            input.remove(at);
+            *cursor -= 1;
+        }
+        KeyCode::Delete if *cursor < input.chars().count() => {
+            let at = byte(input, *cursor);
+            input.remove(at);
+        }
+        KeyCode::Left => *cursor = cursor.saturating_sub(1),
+        KeyCode::Right => *cursor = (*cursor + 1).min(input.chars().count()),
+        KeyCode::Home => *cursor = 0,
+        KeyCode::End => *cursor = input.chars().count(),
+        _ => {}
+    }
+}
