@@ -44,11 +44,13 @@ pub fn now() -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// The logged-on user's name.
+/// The logged-on user's name (from the OS account, not the environment, which a service
+/// or a `su` session may not set).
 pub fn current_user() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    whoami::fallible::username()
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| ["USER", "USERNAME"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())))
         .unwrap_or_else(|| "unknown".into())
 }
 

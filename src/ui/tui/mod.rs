@@ -167,3 +167,6 @@ fn copy_osc52(text: &str) -> std::io::Result<()> {
     write!(out, "\x1b]52;c;{encoded}\x07")?;
     out.flush()
 }
+
+#[cfg(test)]
+mod tests;

@@ -113,7 +113,10 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let line = Line::from(vec![
         Span::styled(" mfa-rollout ", theme.heading()),
         Span::raw(format!("{domain} · {} profile · {closed}/{total} steps closed", app.rollout.state.profile)),
-        Span::styled(format!(" · {}", app.rollout.paths.state.display()), theme.fg(Color::DarkGray)),
+        Span::styled(
+            format!(" · {}", app.rollout.paths.state.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+            theme.fg(Color::DarkGray),
+        ),
     ]);
     frame.render_widget(Paragraph::new(line), area);
 }
