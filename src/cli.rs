@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const AFTER_HELP: &str = "\
+pub const AFTER_HELP: &str = "\
 Files beside the state file (default ./mfa-rollout.toml):
   <name>.toml.bak        the previous save
   <name>.toml.lock       the writer lock (+ .lock.who naming its holder)
@@ -114,7 +114,7 @@ pub enum Command {
     },
     /// Put a step back to pending.
     Reset { step: String },
-    /// Set variables: set portal_address=10.0.0.50 mfa_secondaries=mfa2.corp.contoso.com,mfa3.corp.contoso.com
+    /// Set variables (lists comma-separated): set portal_address=10.0.0.50
     Set {
         #[arg(required = true, value_name = "KEY=VALUE")]
         pairs: Vec<String>,

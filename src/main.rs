@@ -7,13 +7,12 @@ mod cmd;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 
 use mfa_rollout::runbook::{self, Runbook};
 use mfa_rollout::{Error, Result};
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match parse_cli() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -33,6 +32,15 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Parses the command line; `--help` names the actual log file for the default state path.
+fn parse_cli() -> std::result::Result<cli::Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let state = std::env::var_os("MFA_ROLLOUT_STATE").map_or_else(|| "mfa-rollout.toml".into(), std::path::PathBuf::from);
+    let log = mfa_rollout::state::Paths::new(&state).log;
+    let command = cli::Cli::command().after_help(format!("{}\n\nLog file for this state: {}", cli::AFTER_HELP, log.display()));
+    cli::Cli::from_arg_matches(&command.try_get_matches()?)
 }
 
 fn load_runbook(cli: &cli::Cli) -> Result<Runbook> {

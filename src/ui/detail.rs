@@ -129,7 +129,8 @@ impl Detail {
         }
         let _ = writeln!(out, "\nWhy: {}", self.why);
         for n in &self.notes {
-            let _ = writeln!(out, "Note: {n}");
+            let (label, text) = split_note(n);
+            let _ = writeln!(out, "{label}: {text}");
         }
         let _ = writeln!(out, "\n{}", self.instructions.trim_end());
         if !self.values.is_empty() {
@@ -176,5 +177,14 @@ impl Detail {
             }
         }
         out
+    }
+}
+
+/// Splits a note into its label ("Correction", "Note", ...) and text; unlabelled notes
+/// are labelled "Note".
+pub fn split_note(note: &str) -> (&str, &str) {
+    match note.split_once(": ") {
+        Some((label, text)) if !label.is_empty() && label.len() <= 12 && label.chars().all(char::is_alphabetic) => (label, text),
+        _ => ("Note", note),
     }
 }

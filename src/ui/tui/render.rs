@@ -195,7 +195,8 @@ pub fn detail_lines(app: &App, theme_color: bool) -> Vec<Line<'static>> {
     }
     out.push(Line::from(vec![Span::styled("Why: ", theme.heading()), Span::raw(d.why.clone())]));
     for n in &d.notes {
-        out.push(Line::from(vec![Span::styled("Note: ", theme.fg(Color::Yellow)), Span::raw(n.clone())]));
+        let (label, text) = crate::ui::detail::split_note(n);
+        out.push(Line::from(vec![Span::styled(format!("{label}: "), theme.fg(Color::Yellow)), Span::raw(text.to_string())]));
     }
     out.push(Line::default());
     for line in reflow(&d.instructions) {
