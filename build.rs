@@ -8,7 +8,8 @@ use std::path::Path;
 
 fn main() {
     let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
-    let mut out = String::from("/// Embedded runbook files: (path relative to the crate root, contents).\n");
+    let mut out =
+        String::from("/// Embedded runbook files: (path relative to the crate root, contents).\n");
     out.push_str("pub static FILES: &[(&str, &str)] = &[\n");
     for folder in ["screens", "profiles"] {
         let dir = Path::new(&root).join(folder);
@@ -17,16 +18,22 @@ fn main() {
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".toml"))
+            .filter(|n| Path::new(n).extension().is_some_and(|x| x.eq_ignore_ascii_case("toml")))
             .collect();
         names.sort();
         for name in names {
             let full = dir.join(&name);
             println!("cargo:rerun-if-changed={}", full.display());
-            let _ = writeln!(out, "    ({:?}, include_str!({:?})),", format!("{folder}/{name}"), full.display().to_string());
+            let _ = writeln!(
+                out,
+                "    ({:?}, include_str!({:?})),",
+                format!("{folder}/{name}"),
+                full.display().to_string()
+            );
         }
     }
     out.push_str("];\n");
-    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");
+    let dest =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");
 }

@@ -24,7 +24,13 @@ unreadable state, lock held, a check that could not tell).";
 #[command(name = "mfa-rollout", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
     /// The rollout's state file.
-    #[arg(long, global = true, env = "MFA_ROLLOUT_STATE", default_value = "mfa-rollout.toml", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "MFA_ROLLOUT_STATE",
+        default_value = "mfa-rollout.toml",
+        value_name = "PATH"
+    )]
     pub state: PathBuf,
 
     /// Use an edited runbook from DIR (holding screens/ and profiles/) instead of the built-in one.
@@ -35,7 +41,7 @@ pub struct Cli {
     #[arg(long)]
     pub plain: bool,
 
-    /// No colours (also honoured: the NO_COLOR environment variable).
+    /// No colours (also honoured: the `NO_COLOR` environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
 
@@ -75,7 +81,7 @@ pub enum Command {
     Init {
         #[arg(long, value_name = "NAME")]
         profile: String,
-        /// Set a variable (repeatable): --set mfa_fqdn=mfa.corp.contoso.com
+        /// Set a variable (repeatable): --set `mfa_fqdn=mfa.corp.contoso.com`
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// Replace an existing rollout (its file is kept as .bak, its journal set aside).
@@ -114,7 +120,7 @@ pub enum Command {
     },
     /// Put a step back to pending.
     Reset { step: String },
-    /// Set variables (lists comma-separated): set portal_address=10.0.0.50
+    /// Set variables (lists comma-separated): set `portal_address=10.0.0.50`
     Set {
         #[arg(required = true, value_name = "KEY=VALUE")]
         pairs: Vec<String>,
@@ -150,7 +156,7 @@ pub enum Command {
 pub enum SecretCommand {
     /// Store a secret (read from standard input, or a hidden prompt at a terminal).
     Set {
-        /// sdk_password or ldap_password
+        /// `sdk_password` or `ldap_password`
         name: String,
     },
 }

@@ -21,9 +21,9 @@ use mfa_rollout::{Access, Error, Result, Rollout, report};
 pub fn dispatch(command: Command, book: Runbook, state: &Path) -> Result<u8> {
     match command {
         Command::Init { profile, set, force } => init(book, state, &profile, &set, force),
-        Command::Status(f) => status(&open(book, state, Access::Read)?, f.format),
-        Command::Steps(f) => steps(&open(book, state, Access::Read)?, f.format),
-        Command::Vars(f) => vars(&open(book, state, Access::Read)?, f.format),
+        Command::Status(f) => Ok(status(&open(book, state, Access::Read)?, f.format)),
+        Command::Steps(f) => Ok(steps(&open(book, state, Access::Read)?, f.format)),
+        Command::Vars(f) => Ok(vars(&open(book, state, Access::Read)?, f.format)),
         Command::Show { step } => show(&open(book, state, Access::Read)?, &step),
         Command::Check(args) => check(open(book, state, Access::Write)?, &args),
         Command::Attest { step, note, evidence } => {
@@ -39,7 +39,9 @@ pub fn dispatch(command: Command, book: Runbook, state: &Path) -> Result<u8> {
         }
         Command::Skip { step, reason } => {
             let reason = reason.ok_or_else(|| {
-                Error::Invalid("a skip needs a reason: --reason \"why this step is not needed\"".into())
+                Error::Invalid(
+                    "a skip needs a reason: --reason \"why this step is not needed\"".into(),
+                )
             })?;
             let mut r = open(book, state, Access::Write)?;
             r.skip(&step, &reason)?;
@@ -55,16 +57,28 @@ pub fn dispatch(command: Command, book: Runbook, state: &Path) -> Result<u8> {
             let list = pairs(&list, "set")?;
             r.set(&list)?;
             for (k, _) in &list {
-                println!("{k} = {}", r.value(k).map_or_else(|| "(not set)".into(), |v| v.display()));
+                println!(
+                    "{k} = {}",
+                    r.value(k).map_or_else(|| "(not set)".into(), |v| v.display())
+                );
             }
             Ok(0)
         }
-        Command::Secret { action: SecretCommand::Set { name } } => secret_set(&open(book, state, Access::Read)?, &name),
-        Command::Export { format, output, force } => export(&open(book, state, Access::Read)?, format, output.as_deref(), force),
+        Command::Secret { action: SecretCommand::Set { name } } => {
+            secret_set(&open(book, state, Access::Read)?, &name)
+        }
+        Command::Export { format, output, force } => {
+            export(&open(book, state, Access::Read)?, format, output.as_deref(), force)
+        }
         Command::Log(f) => log(&open(book, state, Access::Read)?, f.format),
         Command::Verify => verify(state),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut crate::cli::Cli::command(), "mfa-rollout", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut crate::cli::Cli::command(),
+                "mfa-rollout",
+                &mut std::io::stdout(),
+            );
             Ok(0)
         }
     }
@@ -76,7 +90,9 @@ fn open(book: Runbook, state: &Path, access: Access) -> Result<Rollout> {
         eprintln!("notice: {n}");
     }
     for orphan in r.orphan_records() {
-        eprintln!("notice: the state records step `{orphan}`, which this runbook does not have; it is kept as is");
+        eprintln!(
+            "notice: the state records step `{orphan}`, which this runbook does not have; it is kept as is"
+        );
     }
     Ok(r)
 }
@@ -104,20 +120,32 @@ fn init(book: Runbook, state: &Path, profile: &str, set: &[String], force: bool)
     for n in &r.notices {
         eprintln!("notice: {n}");
     }
-    println!("created {} from the {profile} profile ({} steps)", state.display(), r.instances().len());
+    println!(
+        "created {} from the {profile} profile ({} steps)",
+        state.display(),
+        r.instances().len()
+    );
     let missing = r.missing_values();
     if !missing.is_empty() {
-        println!("still to set: {}\n  e.g. `mfa-rollout set {}=VALUE`; `mfa-rollout vars` explains each", missing.join(", "), missing[0]);
+        println!(
+            "still to set: {}\n  e.g. `mfa-rollout set {}=VALUE`; `mfa-rollout vars` explains each",
+            missing.join(", "),
+            missing[0]
+        );
     }
     println!("open the wizard with `mfa-rollout{}`", state_flag(state));
     Ok(0)
 }
 
 fn state_flag(state: &Path) -> String {
-    if state == Path::new("mfa-rollout.toml") { String::new() } else { format!(" --state {}", state.display()) }
+    if state == Path::new("mfa-rollout.toml") {
+        String::new()
+    } else {
+        format!(" --state {}", state.display())
+    }
 }
 
-fn status(r: &Rollout, format: ListFormat) -> Result<u8> {
+fn status(r: &Rollout, format: ListFormat) -> u8 {
     let progress = r.progress();
     let next = r.next_open().map(|i| i.key);
     if format == ListFormat::Json {
@@ -138,39 +166,59 @@ fn status(r: &Rollout, format: ListFormat) -> Result<u8> {
             "log_file": r.paths.log, "total": total, "closed": closed, "phases": phases,
             "next": next, "missing_values": r.missing_values(),
         }));
-        return Ok(0);
+        return 0;
     }
-    println!("rollout {} ({} profile), {}", r.state.rollout, r.state.profile, r.paths.state.display());
+    println!(
+        "rollout {} ({} profile), {}",
+        r.state.rollout,
+        r.state.profile,
+        r.paths.state.display()
+    );
     for (p, pr) in r.runbook.phases.iter().zip(&progress) {
         let mut extra = String::new();
         if pr.failed > 0 {
             extra = format!("  {} failed", pr.failed);
         }
-        println!("  {:<16} {:>2}/{:<2} {}{}", p.id, pr.closed, pr.total, bar(pr.closed, pr.total), extra);
+        println!(
+            "  {:<16} {:>2}/{:<2} {}{}",
+            p.id,
+            pr.closed,
+            pr.total,
+            bar(pr.closed, pr.total),
+            extra
+        );
     }
     let total: usize = progress.iter().map(|p| p.total).sum();
     let closed: usize = progress.iter().map(|p| p.closed).sum();
     println!("  {closed} of {total} steps closed");
     match next {
         Some(k) => println!("next: {k}  (`mfa-rollout show {k}`)"),
-        None => println!("every step is closed; export the record with `mfa-rollout export --format md -o record.md`"),
+        None => println!(
+            "every step is closed; export the record with `mfa-rollout export --format md -o record.md`"
+        ),
     }
     let missing = r.missing_values();
     if !missing.is_empty() {
         println!("still to set: {}", missing.join(", "));
     }
-    Ok(0)
+    0
 }
 
 fn bar(done: usize, total: usize) -> String {
     let width = 20;
-    let filled = if total == 0 { width } else { done * width / total };
+    let filled = (done * width).checked_div(total).unwrap_or(width);
     format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
 }
 
-fn steps(r: &Rollout, format: ListFormat) -> Result<u8> {
-    let list: Vec<(Instance, mfa_rollout::state::Status)> =
-        r.instances().into_iter().map(|i| { let s = r.status(&i); (i, s) }).collect();
+fn steps(r: &Rollout, format: ListFormat) -> u8 {
+    let list: Vec<(Instance, mfa_rollout::state::Status)> = r
+        .instances()
+        .into_iter()
+        .map(|i| {
+            let s = r.status(&i);
+            (i, s)
+        })
+        .collect();
     if format == ListFormat::Json {
         let items: Vec<_> = list
             .iter()
@@ -182,15 +230,21 @@ fn steps(r: &Rollout, format: ListFormat) -> Result<u8> {
             })
             .collect();
         print_json(&json!(items));
-        return Ok(0);
+        return 0;
     }
     for (i, s) in &list {
-        println!("{:<12} {:<15} {:<44} {}", s.as_str(), r.phase_of(i).id, i.key, r.render(&r.step_of(i).title, i.host.as_deref()));
+        println!(
+            "{:<12} {:<15} {:<44} {}",
+            s.as_str(),
+            r.phase_of(i).id,
+            i.key,
+            r.render(&r.step_of(i).title, i.host.as_deref())
+        );
     }
-    Ok(0)
+    0
 }
 
-fn vars(r: &Rollout, format: ListFormat) -> Result<u8> {
+fn vars(r: &Rollout, format: ListFormat) -> u8 {
     if format == ListFormat::Json {
         let items: Vec<_> = r
             .runbook
@@ -202,13 +256,13 @@ fn vars(r: &Rollout, format: ListFormat) -> Result<u8> {
             })
             .collect();
         print_json(&json!(items));
-        return Ok(0);
+        return 0;
     }
     for v in &r.runbook.variables {
         let value = r.value(&v.name).map_or_else(|| "(not set)".into(), |x| x.display());
         println!("{:<22} {:<40} {:<8} {}", v.name, value, r.value_origin(&v.name), v.description);
     }
-    Ok(0)
+    0
 }
 
 fn show(r: &Rollout, step: &str) -> Result<u8> {
@@ -219,12 +273,20 @@ fn show(r: &Rollout, step: &str) -> Result<u8> {
 
 fn select(r: &Rollout, names: &[String]) -> Result<Vec<Instance>> {
     if names.is_empty() {
-        return Ok(r.instances().into_iter().filter(|i| r.applies(i) && !r.step_of(i).checks.is_empty()).collect());
+        return Ok(r
+            .instances()
+            .into_iter()
+            .filter(|i| r.applies(i) && !r.step_of(i).checks.is_empty())
+            .collect());
     }
     let mut out = Vec::new();
     for name in names {
         if let Some(pi) = r.runbook.phases.iter().position(|p| &p.id == name) {
-            out.extend(r.instances().into_iter().filter(|i| i.phase == pi && r.applies(i) && !r.step_of(i).checks.is_empty()));
+            out.extend(
+                r.instances()
+                    .into_iter()
+                    .filter(|i| i.phase == pi && r.applies(i) && !r.step_of(i).checks.is_empty()),
+            );
         } else {
             out.push(r.find(name)?);
         }
@@ -251,20 +313,23 @@ fn check(mut r: Rollout, args: &CheckArgs) -> Result<u8> {
     let instances = select(&r, &args.steps)?;
     let planned: Vec<_> = instances.iter().flat_map(|i| r.plan_checks(i)).collect();
     if planned.is_empty() {
-        eprintln!("no live checks for the steps named; steps with checks: {}", steps_with_checks(&r));
+        eprintln!(
+            "no live checks for the steps named; steps with checks: {}",
+            steps_with_checks(&r)
+        );
         return Ok(0);
     }
     let total = planned.len();
     let progress = std::io::stderr().is_terminal() && args.format == CheckFormat::Text;
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let on_done: Arc<dyn Fn(usize, &CheckResult) + Send + Sync> = Arc::new(move |_, res| {
+    let on_done: checks::OnDone = Arc::new(move |_, res| {
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         if progress {
             eprint!("\r[{n}/{total}] {:<60}", truncate(&res.name, 60));
         }
     });
     let steps_of: Vec<String> = planned.iter().map(|p| p.step.clone()).collect();
-    let results = checks::run_all(planned, &opts, on_done)?;
+    let results = checks::run_all(planned, &opts, &on_done)?;
     if progress {
         eprint!("\r{:<70}\r", "");
     }
@@ -308,7 +373,7 @@ fn check(mut r: Rollout, args: &CheckArgs) -> Result<u8> {
                     println!("         hint: {}", res.hint);
                 }
             }
-            for (step, _) in &by_step {
+            for step in by_step.keys() {
                 let inst = r.find(step)?;
                 println!("{step}: {}", r.status(&inst));
             }
@@ -318,7 +383,12 @@ fn check(mut r: Rollout, args: &CheckArgs) -> Result<u8> {
 }
 
 fn steps_with_checks(r: &Rollout) -> String {
-    r.instances().into_iter().filter(|i| !r.step_of(i).checks.is_empty()).map(|i| i.key).collect::<Vec<_>>().join(", ")
+    r.instances()
+        .into_iter()
+        .filter(|i| !r.step_of(i).checks.is_empty())
+        .map(|i| i.key)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -330,23 +400,33 @@ fn xml(text: &str) -> String {
 }
 
 fn junit(steps: &[String], results: &[CheckResult]) -> String {
+    use std::fmt::Write as _;
     let failures = results.iter().filter(|r| r.outcome == Outcome::Fail).count();
     let errors = results.iter().filter(|r| r.outcome == Outcome::Error).count();
-    let skipped = results.iter().filter(|r| matches!(r.outcome, Outcome::Skip | Outcome::NotRun)).count();
+    let skipped =
+        results.iter().filter(|r| matches!(r.outcome, Outcome::Skip | Outcome::NotRun)).count();
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"mfa-rollout checks\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n",
         results.len()
     );
     for (s, r) in steps.iter().zip(results) {
-        let time = r.duration_ms as f64 / 1000.0;
-        out.push_str(&format!("  <testcase classname=\"{}\" name=\"{}\" time=\"{time:.3}\">\n", xml(s), xml(&r.name)));
+        let time = format!("{}.{:03}", r.duration_ms / 1000, r.duration_ms % 1000);
+        let _ = writeln!(
+            out,
+            "  <testcase classname=\"{}\" name=\"{}\" time=\"{time}\">",
+            xml(s),
+            xml(&r.name)
+        );
         let body = xml(&format!("{}\n{}", r.summary, r.hint));
-        match r.outcome {
-            Outcome::Fail => out.push_str(&format!("    <failure message=\"{}\">{body}</failure>\n", xml(&r.summary))),
-            Outcome::Error => out.push_str(&format!("    <error message=\"{}\">{body}</error>\n", xml(&r.summary))),
-            Outcome::Skip | Outcome::NotRun => out.push_str(&format!("    <skipped message=\"{}\"/>\n", xml(&r.summary))),
-            Outcome::Pass | Outcome::Warn => out.push_str(&format!("    <system-out>{body}</system-out>\n")),
-        }
+        let summary = xml(&r.summary);
+        let _ = match r.outcome {
+            Outcome::Fail => writeln!(out, "    <failure message=\"{summary}\">{body}</failure>"),
+            Outcome::Error => writeln!(out, "    <error message=\"{summary}\">{body}</error>"),
+            Outcome::Skip | Outcome::NotRun => {
+                writeln!(out, "    <skipped message=\"{summary}\"/>")
+            }
+            Outcome::Pass | Outcome::Warn => writeln!(out, "    <system-out>{body}</system-out>"),
+        };
         out.push_str("  </testcase>\n");
     }
     out.push_str("</testsuite>\n");
@@ -356,10 +436,13 @@ fn junit(steps: &[String], results: &[CheckResult]) -> String {
 fn secret_set(r: &Rollout, name: &str) -> Result<u8> {
     mfa_rollout::secrets::check_name(name)?;
     let secret = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{name}: ")).map_err(|e| Error::Secret(format!("cannot read the secret: {e}")))?
+        rpassword::prompt_password(format!("{name}: "))
+            .map_err(|e| Error::Secret(format!("cannot read the secret: {e}")))?
     } else {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| Error::Secret(format!("cannot read standard input: {e}")))?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::Secret(format!("cannot read standard input: {e}")))?;
         text.trim_end_matches(['\r', '\n']).to_string()
     };
     let domain = r.value("domain").map(|v| v.display()).unwrap_or_default();
@@ -377,11 +460,16 @@ fn export(r: &Rollout, format: ExportFormat, output: Option<&Path>, force: bool)
     let text = report::render(&record, name).unwrap_or_default();
     match output {
         None => {
-            std::io::stdout().write_all(text.as_bytes()).map_err(|e| Error::io("standard output", e))?;
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::io("standard output", e))?;
         }
         Some(path) => {
             if path.exists() && !force {
-                return Err(Error::Exists(format!("{} exists; pass --force to overwrite it", path.display())));
+                return Err(Error::Exists(format!(
+                    "{} exists; pass --force to overwrite it",
+                    path.display()
+                )));
             }
             mfa_rollout::state::atomic::write(path, text.as_bytes())?;
             eprintln!("wrote {}", path.display());
@@ -392,7 +480,12 @@ fn export(r: &Rollout, format: ExportFormat, output: Option<&Path>, force: bool)
 
 fn log(r: &Rollout, format: ListFormat) -> Result<u8> {
     let journal = journal::read(&r.paths.journal)?.map_err(|b| {
-        Error::Invalid(format!("{}:{}: {}\n  run `mfa-rollout verify`", r.paths.journal.display(), b.line, b.reason))
+        Error::Invalid(format!(
+            "{}:{}: {}\n  run `mfa-rollout verify`",
+            r.paths.journal.display(),
+            b.line,
+            b.reason
+        ))
     })?;
     if format == ListFormat::Json {
         print_json(&json!(journal.entries));
@@ -405,7 +498,9 @@ fn log(r: &Rollout, format: ListFormat) -> Result<u8> {
             _ => describe(&e.action),
         };
         let extra = match &e.action {
-            mfa_rollout::state::action::Action::Attest { note: Some(n), .. } => format!("  \"{n}\""),
+            mfa_rollout::state::action::Action::Attest { note: Some(n), .. } => {
+                format!("  \"{n}\"")
+            }
             mfa_rollout::state::action::Action::Skip { reason, .. } => format!("  \"{reason}\""),
             _ => String::new(),
         };
@@ -419,7 +514,14 @@ fn describe(action: &mfa_rollout::state::action::Action) -> String {
     match action {
         Action::Init { profile, .. } => format!("created from the {profile} profile"),
         Action::Set { values } => {
-            format!("set {}", values.iter().map(|(k, v)| format!("{k}={}", v.display())).collect::<Vec<_>>().join(" "))
+            format!(
+                "set {}",
+                values
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.display()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
         }
         Action::Checked { step, results } => format!("{step}: {} check(s) ran", results.len()),
         other => other.step().unwrap_or_default().to_string(),

@@ -66,5 +66,5 @@ impl Error {
 /// Converts a byte offset in `text` into a 1-based line number.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end].split(|b| *b == b'\n').count()
 }

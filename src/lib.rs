@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod engine;
 pub mod error;
+pub mod hex;
 pub mod logging;
 pub mod report;
 pub mod runbook;

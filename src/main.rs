@@ -7,7 +7,6 @@ mod cmd;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-
 use mfa_rollout::runbook::{self, Runbook};
 use mfa_rollout::{Error, Result};
 
@@ -37,9 +36,14 @@ fn main() -> ExitCode {
 /// Parses the command line; `--help` names the actual log file for the default state path.
 fn parse_cli() -> std::result::Result<cli::Cli, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
-    let state = std::env::var_os("MFA_ROLLOUT_STATE").map_or_else(|| "mfa-rollout.toml".into(), std::path::PathBuf::from);
+    let state = std::env::var_os("MFA_ROLLOUT_STATE")
+        .map_or_else(|| "mfa-rollout.toml".into(), std::path::PathBuf::from);
     let log = mfa_rollout::state::Paths::new(&state).log;
-    let command = cli::Cli::command().after_help(format!("{}\n\nLog file for this state: {}", cli::AFTER_HELP, log.display()));
+    let command = cli::Cli::command().after_help(format!(
+        "{}\n\nLog file for this state: {}",
+        cli::AFTER_HELP,
+        log.display()
+    ));
     cli::Cli::from_arg_matches(&command.try_get_matches()?)
 }
 
@@ -59,7 +63,13 @@ fn run(cli: cli::Cli) -> Result<u8> {
     cmd::dispatch(command, book, &cli.state)
 }
 
-fn open_wizard(book: Runbook, state: &std::path::Path, profile: Option<&str>, plain: bool, color: bool) -> Result<u8> {
+fn open_wizard(
+    book: Runbook,
+    state: &std::path::Path,
+    profile: Option<&str>,
+    plain: bool,
+    color: bool,
+) -> Result<u8> {
     use mfa_rollout::{Access, Rollout};
 
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
@@ -71,15 +81,15 @@ fn open_wizard(book: Runbook, state: &std::path::Path, profile: Option<&str>, pl
                 .into(),
         ));
     }
-    let rollout = if !state.exists() {
+    let rollout = if state.exists() {
+        Rollout::open(book, state, Access::Write)?
+    } else {
         let Some(profile) = profile else {
             return Err(Error::NoState(state.to_path_buf()));
         };
         let r = Rollout::create(book, state, profile, &[], false)?;
         eprintln!("created {} from the {profile} profile", state.display());
         r
-    } else {
-        Rollout::open(book, state, Access::Write)?
     };
     if plain || dumb || !tty_out {
         mfa_rollout::ui::plain::run(rollout)

@@ -29,7 +29,12 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(10), connect: BTreeMap::new(), ca_file: None, renewal_lead_days: 42 }
+        Self {
+            timeout: Duration::from_secs(10),
+            connect: BTreeMap::new(),
+            ca_file: None,
+            renewal_lead_days: 42,
+        }
     }
 }
 
@@ -49,7 +54,9 @@ pub fn parse_connect(text: &str) -> Result<(String, (String, Option<u16>))> {
         (a.to_string(), p.strip_prefix(':').map(str::parse::<u16>).transpose().map_err(|_| bad())?)
     } else {
         match target.rsplit_once(':') {
-            Some((a, p)) if !a.contains(':') => (a.to_string(), Some(p.parse::<u16>().map_err(|_| bad())?)),
+            Some((a, p)) if !a.contains(':') => {
+                (a.to_string(), Some(p.parse::<u16>().map_err(|_| bad())?))
+            }
             _ => (target.to_string(), None),
         }
     };
@@ -120,7 +127,9 @@ pub async fn run_one(check: &Planned, opts: &RunOptions) -> CheckResult {
         let work = async {
             match check.kind.as_str() {
                 "tls" => tls::run(check, opts).await,
-                other => CheckResult::error(check, format!("this build cannot run `{other}` checks")),
+                other => {
+                    CheckResult::error(check, format!("this build cannot run `{other}` checks"))
+                }
             }
         };
         match tokio::time::timeout(opts.timeout, work).await {
@@ -138,11 +147,14 @@ pub async fn run_one(check: &Planned, opts: &RunOptions) -> CheckResult {
     result
 }
 
-/// Runs checks concurrently; `on_done` sees each result as it arrives (index into `checks`).
+/// Called with each result as it arrives (index into the batch).
+pub type OnDone = Arc<dyn Fn(usize, &CheckResult) + Send + Sync>;
+
+/// Runs checks concurrently; `on_done` sees each result as it arrives.
 pub fn run_all(
     checks: Vec<Planned>,
     opts: &RunOptions,
-    on_done: Arc<dyn Fn(usize, &CheckResult) + Send + Sync>,
+    on_done: &OnDone,
 ) -> Result<Vec<CheckResult>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -154,7 +166,7 @@ pub fn run_all(
         let mut set = tokio::task::JoinSet::new();
         for (i, check) in checks.into_iter().enumerate() {
             let opts = Arc::clone(&opts);
-            let on_done = Arc::clone(&on_done);
+            let on_done = Arc::clone(on_done);
             set.spawn(async move {
                 let r = run_one(&check, &opts).await;
                 on_done(i, &r);
@@ -209,7 +221,12 @@ mod tests {
     #[test]
     fn parses_connect_values() {
         let ok = [
-            ("mfa.corp.contoso.com=127.0.0.1:8443", "mfa.corp.contoso.com", "127.0.0.1", Some(8443)),
+            (
+                "mfa.corp.contoso.com=127.0.0.1:8443",
+                "mfa.corp.contoso.com",
+                "127.0.0.1",
+                Some(8443),
+            ),
             ("MFA.corp.contoso.com=127.0.0.2", "mfa.corp.contoso.com", "127.0.0.2", None),
             ("a.b=[::1]:443", "a.b", "::1", Some(443)),
             ("a.b=node1.corp.contoso.com:443", "a.b", "node1.corp.contoso.com", Some(443)),

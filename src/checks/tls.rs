@@ -34,7 +34,14 @@ pub async fn run(check: &Planned, opts: &RunOptions) -> CheckResult {
     }
     let mut names = vec![host.clone()];
     names.extend(
-        check.params.get("also_names").into_iter().flat_map(|a| a.split(',')).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+        check
+            .params
+            .get("also_names")
+            .into_iter()
+            .flat_map(|a| a.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
     );
 
     let chain = match fetch_chain(&host, &address, port).await {
@@ -42,7 +49,11 @@ pub async fn run(check: &Planned, opts: &RunOptions) -> CheckResult {
         Err(e) => {
             return CheckResult::new(check, Outcome::Fail, format!("{host}:{port}: {}", e.summary))
                 .with_hint(e.hint)
-                .with_evidence(&[("host", &host), ("port", &port.to_string()), ("address", &address)]);
+                .with_evidence(&[
+                    ("host", &host),
+                    ("port", &port.to_string()),
+                    ("address", &address),
+                ]);
         }
     };
     judge(check, &host, port, &address, &names, &chain, opts)
@@ -53,7 +64,11 @@ struct ConnectError {
     hint: String,
 }
 
-async fn fetch_chain(host: &str, address: &str, port: u16) -> Result<Vec<CertificateDer<'static>>, ConnectError> {
+async fn fetch_chain(
+    host: &str,
+    address: &str,
+    port: u16,
+) -> Result<Vec<CertificateDer<'static>>, ConnectError> {
     let stream = tokio::net::TcpStream::connect((address, port)).await.map_err(|e| {
         let (summary, hint) = match e.kind() {
             std::io::ErrorKind::ConnectionRefused => (
@@ -72,12 +87,17 @@ async fn fetch_chain(host: &str, address: &str, port: u16) -> Result<Vec<Certifi
     let capture = Arc::new(Capture::default());
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| ConnectError { summary: format!("TLS set-up failed: {e}"), hint: String::new() })?
+        .map_err(|e| ConnectError {
+            summary: format!("TLS set-up failed: {e}"),
+            hint: String::new(),
+        })?
         .dangerous()
         .with_custom_certificate_verifier(capture.clone())
         .with_no_client_auth();
-    let server_name = ServerName::try_from(host.to_string())
-        .map_err(|_| ConnectError { summary: format!("`{host}` is not a valid server name"), hint: String::new() })?;
+    let server_name = ServerName::try_from(host.to_string()).map_err(|_| ConnectError {
+        summary: format!("`{host}` is not a valid server name"),
+        hint: String::new(),
+    })?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let handshake = connector.connect(server_name, stream).await;
 
@@ -125,7 +145,12 @@ impl ServerCertVerifier for Capture {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &provider().signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -134,7 +159,12 @@ impl ServerCertVerifier for Capture {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &provider().signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -156,7 +186,8 @@ pub struct Leaf {
 
 /// Parses a DER certificate into the fields a renewal reminder needs.
 pub fn parse_leaf(der: &[u8]) -> Result<Leaf, String> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| format!("the certificate does not parse: {e}"))?;
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| format!("the certificate does not parse: {e}"))?;
     let subject_cn = cert
         .subject()
         .iter_common_name()
@@ -169,7 +200,9 @@ pub fn parse_leaf(der: &[u8]) -> Result<Leaf, String> {
         for name in &ext.value.general_names {
             match name {
                 GeneralName::DNSName(d) => sans.push((*d).to_string()),
-                GeneralName::IPAddress(ip) if ip.len() == 4 => sans.push(format!("IP:{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3])),
+                GeneralName::IPAddress(ip) if ip.len() == 4 => {
+                    sans.push(format!("IP:{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3]));
+                }
                 _ => {}
             }
         }
@@ -178,15 +211,11 @@ pub fn parse_leaf(der: &[u8]) -> Result<Leaf, String> {
         subject_cn,
         sans,
         issuer: cert.issuer().to_string(),
-        serial: upper_hex(cert.raw_serial()),
-        thumbprint: upper_hex(&Sha1::digest(der)),
+        serial: crate::hex::upper(cert.raw_serial()),
+        thumbprint: crate::hex::upper(&Sha1::digest(der)),
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
     })
-}
-
-fn upper_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// True when `name` matches a DNS SAN (one leftmost `*` label allowed), case-insensitively.
@@ -222,11 +251,21 @@ fn roots(opts: &RunOptions) -> Result<RootCertStore, String> {
 }
 
 /// Chain trust, judged at a moment when the leaf is valid so expiry is reported apart.
-fn trust(chain: &[CertificateDer<'static>], leaf: &Leaf, store: &RootCertStore) -> Result<(), String> {
-    let parsed = rustls::server::ParsedCertificate::try_from(&chain[0]).map_err(|e| e.to_string())?;
+fn trust(
+    chain: &[CertificateDer<'static>],
+    leaf: &Leaf,
+    store: &RootCertStore,
+) -> Result<(), String> {
+    let parsed =
+        rustls::server::ParsedCertificate::try_from(&chain[0]).map_err(|e| e.to_string())?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let at = if now < leaf.not_before || now > leaf.not_after { (leaf.not_before + leaf.not_after) / 2 } else { now };
-    let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(at).unwrap_or(0)));
+    let at = if now < leaf.not_before || now > leaf.not_after {
+        i64::midpoint(leaf.not_before, leaf.not_after)
+    } else {
+        now
+    };
+    let at =
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(at).unwrap_or(0)));
     rustls::client::verify_server_cert_signed_by_trust_anchor(
         &parsed,
         store,
@@ -281,21 +320,44 @@ fn judge(
         ("issued", day(leaf.not_before)),
         ("expires", day(leaf.not_after)),
         ("days_left", days_left.to_string()),
-        ("name_match", if missing.is_empty() { "yes".into() } else { format!("no ({})", join(&missing)) }),
-        ("trusted", match &trusted { Ok(()) => "yes".into(), Err(e) => format!("no ({e})") }),
+        (
+            "name_match",
+            if missing.is_empty() { "yes".into() } else { format!("no ({})", join(&missing)) },
+        ),
+        (
+            "trusted",
+            match &trusted {
+                Ok(()) => "yes".into(),
+                Err(e) => format!("no ({e})"),
+            },
+        ),
     ] {
         ev.insert(k.to_string(), v);
     }
 
     let mut problems: Vec<(String, &str)> = Vec::new();
     if now > leaf.not_after {
-        problems.push((format!("expired {} day(s) ago", -days_left), "renew the certificate and bind the new one in IIS"));
+        problems.push((
+            format!("expired {} day(s) ago", (now - leaf.not_after) / 86_400),
+            "renew the certificate and bind the new one in IIS",
+        ));
     } else if now < leaf.not_before {
-        problems.push(("not valid yet".into(), "check the server's clock, or wait for the certificate's start date"));
+        problems.push((
+            "not valid yet".into(),
+            "check the server's clock, or wait for the certificate's start date",
+        ));
     }
     if !missing.is_empty() {
         problems.push((
-            format!("{} not on the certificate (it names {})", join(&missing), if leaf.sans.is_empty() { "no subjectAltName".into() } else { leaf.sans.join(", ") }),
+            format!(
+                "{} not on the certificate (it names {})",
+                join(&missing),
+                if leaf.sans.is_empty() {
+                    "no subjectAltName".into()
+                } else {
+                    leaf.sans.join(", ")
+                }
+            ),
             "enrol a certificate whose subject alternative names include every name clients use",
         ));
     }
@@ -303,15 +365,25 @@ fn judge(
         problems.push((format!("untrusted: {e}"), "issue it from your enterprise CA, or pass --ca-file with the issuing root to test against a private CA"));
     }
 
-    let cn = if leaf.subject_cn.is_empty() { "(no CN)".to_string() } else { leaf.subject_cn.clone() };
+    let cn =
+        if leaf.subject_cn.is_empty() { "(no CN)".to_string() } else { leaf.subject_cn.clone() };
     let mut result = if let Some((_, hint)) = problems.first() {
         let what: Vec<&str> = problems.iter().map(|(p, _)| p.as_str()).collect();
-        CheckResult::new(check, Outcome::Fail, format!("{cn}: {}", what.join("; "))).with_hint(*hint)
+        CheckResult::new(check, Outcome::Fail, format!("{cn}: {}", what.join("; ")))
+            .with_hint(*hint)
     } else if days_left < opts.renewal_lead_days {
-        CheckResult::new(check, Outcome::Warn, format!("{cn}: valid and trusted, but expires in {days_left} day(s)"))
-            .with_hint(format!("renew now: the renewal lead is {} days", opts.renewal_lead_days))
+        CheckResult::new(
+            check,
+            Outcome::Warn,
+            format!("{cn}: valid and trusted, but expires in {days_left} day(s)"),
+        )
+        .with_hint(format!("renew now: the renewal lead is {} days", opts.renewal_lead_days))
     } else {
-        CheckResult::new(check, Outcome::Pass, format!("{cn}: valid, trusted, {days_left} days left, thumbprint {}", leaf.thumbprint))
+        CheckResult::new(
+            check,
+            Outcome::Pass,
+            format!("{cn}: valid, trusted, {days_left} days left, thumbprint {}", leaf.thumbprint),
+        )
     };
     result.evidence = ev;
     result

@@ -40,7 +40,9 @@ pub struct Rollout {
 
 /// The current time, UTC, RFC 3339 to the second.
 pub fn now() -> String {
-    let t = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let t = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
@@ -50,7 +52,11 @@ pub fn current_user() -> String {
     whoami::fallible::username()
         .ok()
         .filter(|u| !u.is_empty())
-        .or_else(|| ["USER", "USERNAME"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())))
+        .or_else(|| {
+            ["USER", "USERNAME"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -67,7 +73,10 @@ impl Rollout {
         if access == Access::Write {
             rollout.take_lock()?;
             if journal::repair_tail(&rollout.paths.journal)? {
-                rollout.notices.push("cut an unfinished last line from the journal (that change was never saved)".into());
+                rollout.notices.push(
+                    "cut an unfinished last line from the journal (that change was never saved)"
+                        .into(),
+                );
             }
         }
         rollout.state = State::load(&rollout.paths.state)?;
@@ -77,11 +86,20 @@ impl Rollout {
     }
 
     /// Creates a rollout from a profile, with `--set` values on top.
-    pub fn create(runbook: Runbook, path: &Path, profile: &str, sets: &[(String, String)], force: bool) -> Result<Self> {
+    pub fn create(
+        runbook: Runbook,
+        path: &Path,
+        profile: &str,
+        sets: &[(String, String)],
+        force: bool,
+    ) -> Result<Self> {
         let paths = Paths::new(path);
         let Some(prof) = runbook.profile(profile).cloned() else {
             let names: Vec<&str> = runbook.profiles.iter().map(|p| p.name.as_str()).collect();
-            return Err(Error::Invalid(format!("unknown profile `{profile}`; choose one of: {}", names.join(", "))));
+            return Err(Error::Invalid(format!(
+                "unknown profile `{profile}`; choose one of: {}",
+                names.join(", ")
+            )));
         };
         let mut rollout = Self::bare(runbook, paths, State::default());
         rollout.take_lock()?;
@@ -93,8 +111,10 @@ impl Rollout {
             )));
         }
         if rollout.paths.journal.exists() {
-            let aside = rollout.paths.journal.with_extension(format!("jsonl.{}", now().replace(':', "")));
-            std::fs::rename(&rollout.paths.journal, &aside).map_err(|e| Error::io(&rollout.paths.journal, e))?;
+            let aside =
+                rollout.paths.journal.with_extension(format!("jsonl.{}", now().replace(':', "")));
+            std::fs::rename(&rollout.paths.journal, &aside)
+                .map_err(|e| Error::io(&rollout.paths.journal, e))?;
             rollout.notices.push(format!("kept the previous journal as {}", aside.display()));
         }
 
@@ -118,14 +138,29 @@ impl Rollout {
     }
 
     fn bare(runbook: Runbook, paths: Paths, state: State) -> Self {
-        Self { runbook, state, paths, lock: None, notices: Vec::new(), user: current_user(), host: current_host() }
+        Self {
+            runbook,
+            state,
+            paths,
+            lock: None,
+            notices: Vec::new(),
+            user: current_user(),
+            host: current_host(),
+        }
     }
 
     fn take_lock(&mut self) -> Result<()> {
-        let me = Holder { user: self.user.clone(), host: self.host.clone(), pid: std::process::id(), since: now() };
+        let me = Holder {
+            user: self.user.clone(),
+            host: self.host.clone(),
+            pid: std::process::id(),
+            since: now(),
+        };
         let lock = Lock::acquire(&self.paths.state, &me)?;
         if let Some(dead) = &lock.took_over {
-            self.notices.push(format!("took over a lock left by {dead}; that process is no longer running"));
+            self.notices.push(format!(
+                "took over a lock left by {dead}; that process is no longer running"
+            ));
         }
         self.lock = Some(lock);
         Ok(())
@@ -150,7 +185,8 @@ impl Rollout {
                 )));
             }
             Err(brk) => {
-                self.notices.push(format!("the journal is damaged at line {}: {}", brk.line, brk.reason));
+                self.notices
+                    .push(format!("the journal is damaged at line {}: {}", brk.line, brk.reason));
                 return Ok(());
             }
         };
@@ -162,19 +198,28 @@ impl Rollout {
                 self.paths.state.display(),
                 self.paths.journal.display()
             );
-            return if access == Access::Write { Err(Error::Invalid(msg)) } else { Ok(self.notices.push(msg)) };
+            return if access == Access::Write {
+                Err(Error::Invalid(msg))
+            } else {
+                self.notices.push(msg);
+                Ok(())
+            };
         }
-        let missing: Vec<&Entry> = log.entries.iter().skip(usize::try_from(have).unwrap_or(usize::MAX)).collect();
+        let missing: Vec<&Entry> =
+            log.entries.iter().skip(usize::try_from(have).unwrap_or(usize::MAX)).collect();
         if missing.is_empty() {
             return Ok(());
         }
         for entry in &missing {
-            self.state.apply(&entry.action, &entry.actor);
+            self.state.apply_entry(entry);
         }
         self.state.journal_seq = total;
         if access == Access::Write {
             self.state.save(&self.paths)?;
-            self.notices.push(format!("finished an interrupted save: {} change(s) replayed from the journal", missing.len()));
+            self.notices.push(format!(
+                "finished an interrupted save: {} change(s) replayed from the journal",
+                missing.len()
+            ));
         }
         Ok(())
     }
@@ -198,17 +243,23 @@ impl Rollout {
             step,
             from,
             to,
-            action: action.clone(),
+            action,
             prev: log.head,
         };
         journal::append(&self.paths.journal, &entry)?;
 
         let mut next = self.state.clone();
-        next.apply(&action, &actor);
+        next.apply(&entry.action, &actor);
         next.journal_seq = entry.seq;
         next.save(&self.paths)?;
         self.state = next;
-        tracing::info!(seq = entry.seq, step = entry.step.as_deref().unwrap_or("-"), from = ?entry.from, to = ?entry.to, "change recorded");
+        tracing::info!(
+            seq = entry.seq,
+            step = entry.step.as_deref().unwrap_or("-"),
+            from = ?entry.from,
+            to = ?entry.to,
+            "change recorded"
+        );
         Ok(())
     }
 
@@ -235,7 +286,12 @@ impl Rollout {
     }
 
     /// The operator attests a step.
-    pub fn attest(&mut self, key: &str, note: Option<String>, evidence: BTreeMap<String, String>) -> Result<()> {
+    pub fn attest(
+        &mut self,
+        key: &str,
+        note: Option<String>,
+        evidence: BTreeMap<String, String>,
+    ) -> Result<()> {
         let inst = self.find(key)?;
         let step = &self.runbook.phases[inst.phase].steps[inst.step];
         for k in evidence.keys() {
@@ -263,7 +319,9 @@ impl Rollout {
         let inst = self.find(key)?;
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(Error::Invalid("a skip needs a reason: --reason \"why this step is not needed\"".into()));
+            return Err(Error::Invalid(
+                "a skip needs a reason: --reason \"why this step is not needed\"".into(),
+            ));
         }
         self.commit(Action::Skip { step: inst.key, reason: reason.to_string() })
     }
@@ -279,7 +337,9 @@ impl Rollout {
         let mut values = BTreeMap::new();
         for (k, v) in pairs {
             let def = self.runbook.var(k).ok_or_else(|| {
-                Error::Invalid(format!("`{k}` is not a variable of this runbook; list them with `mfa-rollout vars`"))
+                Error::Invalid(format!(
+                    "`{k}` is not a variable of this runbook; list them with `mfa-rollout vars`"
+                ))
             })?;
             let value = if v.trim().is_empty() && def.optional {
                 if def.list { Value::List(Vec::new()) } else { Value::Str(String::new()) }
@@ -301,7 +361,11 @@ impl Rollout {
     }
 
     /// Records check results for a step.
-    pub fn record_checks(&mut self, key: &str, results: Vec<crate::checks::CheckResult>) -> Result<()> {
+    pub fn record_checks(
+        &mut self,
+        key: &str,
+        results: Vec<crate::checks::CheckResult>,
+    ) -> Result<()> {
         let inst = self.find(key)?;
         if results.is_empty() {
             return Ok(());
@@ -314,7 +378,7 @@ fn new_id() -> String {
     use sha2::Digest as _;
     let seed = format!("{}-{}-{:?}", now(), std::process::id(), std::time::Instant::now());
     let digest = sha2::Sha256::digest(seed.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crate::hex::lower(&digest[..8])
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ fn demo() -> (tempfile::TempDir, PathBuf, Rollout) {
 fn demo_with(sets: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf, Rollout) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("rollout.toml");
-    let sets: Vec<(String, String)> = sets.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+    let sets: Vec<(String, String)> =
+        sets.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
     let r = Rollout::create(book(), &path, "demo", &sets, false).expect("create from demo");
     (dir, path, r)
 }
@@ -37,7 +38,10 @@ fn open(path: &Path, access: Access) -> Rollout {
 }
 
 fn entries(path: &Path) -> Vec<Entry> {
-    journal::read(&Paths::new(path).journal).expect("read journal").expect("journal chain intact").entries
+    journal::read(&Paths::new(path).journal)
+        .expect("read journal")
+        .expect("journal chain intact")
+        .entries
 }
 
 fn last_entry(path: &Path) -> Entry {
@@ -107,7 +111,11 @@ fn create_from_demo_profile() {
         let s = r.status(&inst);
         assert!(matches!(s, Status::Pending | Status::NotApplicable), "{} starts {s}", inst.key);
     }
-    assert!(r.missing_values().is_empty(), "demo fills every required value: {:?}", r.missing_values());
+    assert!(
+        r.missing_values().is_empty(),
+        "demo fills every required value: {:?}",
+        r.missing_values()
+    );
     drop(r);
     assert!(!sibling(&path, ".lock.who").exists(), "closing the rollout removes the holder file");
 }
@@ -126,11 +134,23 @@ fn create_refuses_unknown_profile_and_existing_rollout() {
     let other = path.with_file_name("other.toml");
     let err = Rollout::create(book(), &other, "nosuch", &[], false).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("nosuch") && text.contains("demo") && text.contains("lab") && text.contains("production"), "{text}");
+    assert!(
+        text.contains("nosuch")
+            && text.contains("demo")
+            && text.contains("lab")
+            && text.contains("production"),
+        "{text}"
+    );
     assert!(!other.exists());
 
-    let r = Rollout::create(book(), &path, "lab", &[("mfa_fqdn".into(), "mfa.lab.example.org".into())], true)
-        .expect("--force replaces the rollout");
+    let r = Rollout::create(
+        book(),
+        &path,
+        "lab",
+        &[("mfa_fqdn".into(), "mfa.lab.example.org".into())],
+        true,
+    )
+    .expect("--force replaces the rollout");
     assert_eq!(r.state.profile, "lab");
     assert!(r.notices.iter().any(|n| n.contains("kept the previous journal")), "{:?}", r.notices);
     assert_eq!(entries(&path).len(), 1, "the new rollout starts a new journal");
@@ -193,7 +213,11 @@ fn transitions_are_journaled_with_from_and_to() {
         assert!(rec.at.is_some());
         match op {
             Op::Attest => {
-                assert_eq!(rec.note.as_deref(), Some(format!("note {n}").as_str()), "notes are trimmed");
+                assert_eq!(
+                    rec.note.as_deref(),
+                    Some(format!("note {n}").as_str()),
+                    "notes are trimmed"
+                );
                 assert_eq!(rec.reason, None, "attesting clears a skip reason");
             }
             Op::Skip => assert_eq!(rec.reason.as_deref(), Some(format!("reason {n}").as_str())),
@@ -213,13 +237,18 @@ fn transitions_are_journaled_with_from_and_to() {
 #[test]
 fn attest_records_evidence_of_the_step() {
     let (_dir, path, mut r) = demo();
-    let ev: BTreeMap<String, String> =
-        [("serial".to_string(), "1A2B".to_string()), ("thumbprint".to_string(), "AB12".to_string())].into();
+    let ev: BTreeMap<String, String> = [
+        ("serial".to_string(), "1A2B".to_string()),
+        ("thumbprint".to_string(), "AB12".to_string()),
+    ]
+    .into();
     r.attest("primary.cert", Some("   ".into()), ev.clone()).expect("attest with evidence");
     let rec = &on_disk(&path).steps["primary.cert"];
     assert_eq!(rec.evidence, ev);
     assert_eq!(rec.note, None, "a blank note is no note");
-    assert!(matches!(&last_entry(&path).action, Action::Attest { evidence, note: None, .. } if *evidence == ev));
+    assert!(
+        matches!(&last_entry(&path).action, Action::Attest { evidence, note: None, .. } if *evidence == ev)
+    );
 
     // Evidence accumulates across attests; a later value replaces an earlier one.
     r.attest("primary.cert", None, [("serial".to_string(), "FFFF".to_string())].into()).unwrap();
@@ -242,35 +271,92 @@ fn refused_operations_change_nothing() {
         ("skip with a blank reason", Box::new(|r| r.skip("primary.cert", "  \t ")), &["reason"]),
         (
             "attest with evidence the step does not have",
-            Box::new(|r| r.attest("primary.cert", None, [("colour".to_string(), "red".to_string())].into())),
+            Box::new(|r| {
+                r.attest("primary.cert", None, [("colour".to_string(), "red".to_string())].into())
+            }),
             &["colour", "serial", "thumbprint"],
         ),
         (
             "attest evidence on a step without evidence keys",
             Box::new(|r| {
-                let bare = r.instances().into_iter().find(|i| r.step_of(i).evidence.is_empty() && r.step_of(i).repeat.is_none());
+                let bare = r
+                    .instances()
+                    .into_iter()
+                    .find(|i| r.step_of(i).evidence.is_empty() && r.step_of(i).repeat.is_none());
                 let key = bare.map_or_else(|| "primary.cert".to_string(), |i| i.key);
                 r.attest(&key, None, [("x".to_string(), "1".to_string())].into())
             }),
             &["`x`"],
         ),
-        ("attest an unknown step", Box::new(|r| r.attest("primary.nope", None, BTreeMap::new())), &["primary.nope"]),
+        (
+            "attest an unknown step",
+            Box::new(|r| r.attest("primary.nope", None, BTreeMap::new())),
+            &["primary.nope"],
+        ),
         ("start an unknown step", Box::new(|r| r.start("nope")), &["nope"]),
-        ("reset an unknown step", Box::new(|r| r.reset("primary.cert@mfa.corp.contoso.com")), &["primary.cert@"]),
-        ("bad IPv4", Box::new(move |r| r.set(&set(&[("portal_address", "10.0.0.256")]))), &["portal_address", "10.0.0.256", "IPv4"]),
-        ("not an FQDN", Box::new(move |r| r.set(&set(&[("mfa_fqdn", "mfa")]))), &["mfa_fqdn", "fully qualified"]),
-        ("IP for a name", Box::new(move |r| r.set(&set(&[("portal_fqdn", "10.0.0.5")]))), &["portal_fqdn", "IP address"]),
+        (
+            "reset an unknown step",
+            Box::new(|r| r.reset("primary.cert@mfa.corp.contoso.com")),
+            &["primary.cert@"],
+        ),
+        (
+            "bad IPv4",
+            Box::new(move |r| r.set(&set(&[("portal_address", "10.0.0.256")]))),
+            &["portal_address", "10.0.0.256", "IPv4"],
+        ),
+        (
+            "not an FQDN",
+            Box::new(move |r| r.set(&set(&[("mfa_fqdn", "mfa")]))),
+            &["mfa_fqdn", "fully qualified"],
+        ),
+        (
+            "IP for a name",
+            Box::new(move |r| r.set(&set(&[("portal_fqdn", "10.0.0.5")]))),
+            &["portal_fqdn", "IP address"],
+        ),
         ("bad NetBIOS", Box::new(move |r| r.set(&set(&[("netbios", "CORP.COM")]))), &["netbios"]),
-        ("bad account", Box::new(move |r| r.set(&set(&[("ldap_bind", "mfa-audit@corp")]))), &["ldap_bind", "DOMAIN\\user"]),
-        ("number out of range", Box::new(move |r| r.set(&set(&[("renewal_lead_days", "0")]))), &["renewal_lead_days", "at least 1"]),
-        ("not a number", Box::new(move |r| r.set(&set(&[("renewal_lead_days", "six weeks")]))), &["whole number"]),
-        ("bad list item", Box::new(move |r| r.set(&set(&[("mfa_secondaries", "mfa2.corp.contoso.com,bad name")]))), &["mfa_secondaries", "bad name"]),
-        ("unknown variable", Box::new(move |r| r.set(&set(&[("colour", "red")]))), &["colour", "not a variable"]),
-        ("derived variable", Box::new(move |r| r.set(&set(&[("sdk_url", "https://x.example.org/")]))), &["sdk_url", "computed"]),
-        ("required variable emptied", Box::new(move |r| r.set(&set(&[("mfa_fqdn", "  ")]))), &["mfa_fqdn", "empty"]),
+        (
+            "bad account",
+            Box::new(move |r| r.set(&set(&[("ldap_bind", "mfa-audit@corp")]))),
+            &["ldap_bind", "DOMAIN\\user"],
+        ),
+        (
+            "number out of range",
+            Box::new(move |r| r.set(&set(&[("renewal_lead_days", "0")]))),
+            &["renewal_lead_days", "at least 1"],
+        ),
+        (
+            "not a number",
+            Box::new(move |r| r.set(&set(&[("renewal_lead_days", "six weeks")]))),
+            &["whole number"],
+        ),
+        (
+            "bad list item",
+            Box::new(move |r| {
+                r.set(&set(&[("mfa_secondaries", "mfa2.corp.contoso.com,bad name")]))
+            }),
+            &["mfa_secondaries", "bad name"],
+        ),
+        (
+            "unknown variable",
+            Box::new(move |r| r.set(&set(&[("colour", "red")]))),
+            &["colour", "not a variable"],
+        ),
+        (
+            "derived variable",
+            Box::new(move |r| r.set(&set(&[("sdk_url", "https://x.example.org/")]))),
+            &["sdk_url", "computed"],
+        ),
+        (
+            "required variable emptied",
+            Box::new(move |r| r.set(&set(&[("mfa_fqdn", "  ")]))),
+            &["mfa_fqdn", "empty"],
+        ),
         (
             "one bad value among good ones",
-            Box::new(move |r| r.set(&set(&[("portal_address", "10.0.0.99"), ("dns_server", "ten")]))),
+            Box::new(move |r| {
+                r.set(&set(&[("portal_address", "10.0.0.99"), ("dns_server", "ten")]))
+            }),
             &["dns_server"],
         ),
         (
@@ -313,14 +399,21 @@ fn sync_group_must_differ_from_whfb_group() {
         assert_eq!(snapshot(&path), before, "{pairs:?}: nothing changed");
     }
     // Clearing whfb_group falls back to its default, which sync_group may not equal either.
-    r.set(&s(&[("sync_group", "MFA Users"), ("whfb_group", "Hello Users")])).expect("different groups are fine");
+    r.set(&s(&[("sync_group", "MFA Users"), ("whfb_group", "Hello Users")]))
+        .expect("different groups are fine");
     assert_eq!(r.value("whfb_group"), Some(Value::Str("Hello Users".into())));
     drop(r);
 
     // The same rule holds when the rollout is created.
     let other = path.with_file_name("other.toml");
-    let err = Rollout::create(book(), &other, "demo", &s(&[("sync_group", "WINDOWS HELLO FOR BUSINESS USERS")]), false)
-        .expect_err("init with equal groups is refused");
+    let err = Rollout::create(
+        book(),
+        &other,
+        "demo",
+        &s(&[("sync_group", "WINDOWS HELLO FOR BUSINESS USERS")]),
+        false,
+    )
+    .expect_err("init with equal groups is refused");
     assert!(err.to_string().contains("whfb_group"), "{err}");
     assert!(!other.exists(), "a refused init writes no state");
 }
@@ -331,14 +424,28 @@ fn repeated_steps_resolve_by_full_key_and_short_host() {
     // With one secondary the plain id is unambiguous.
     assert_eq!(r.find("secondary.install").unwrap().key, "secondary.install@mfa2.corp.contoso.com");
 
-    r.set(&[("mfa_secondaries".into(), "mfa2.corp.contoso.com, mfa3.corp.contoso.com".into())]).unwrap();
-    let keys: Vec<String> =
-        r.instances().into_iter().filter(|i| i.key.starts_with("secondary.install")).map(|i| i.key).collect();
-    assert_eq!(keys, ["secondary.install@mfa2.corp.contoso.com", "secondary.install@mfa3.corp.contoso.com"]);
+    r.set(&[("mfa_secondaries".into(), "mfa2.corp.contoso.com, mfa3.corp.contoso.com".into())])
+        .unwrap();
+    let keys: Vec<String> = r
+        .instances()
+        .into_iter()
+        .filter(|i| i.key.starts_with("secondary.install"))
+        .map(|i| i.key)
+        .collect();
+    assert_eq!(
+        keys,
+        ["secondary.install@mfa2.corp.contoso.com", "secondary.install@mfa3.corp.contoso.com"]
+    );
 
     let table: &[(&str, Option<&str>)] = &[
-        ("secondary.install@mfa2.corp.contoso.com", Some("secondary.install@mfa2.corp.contoso.com")),
-        ("secondary.install@MFA3.corp.contoso.com", Some("secondary.install@mfa3.corp.contoso.com")),
+        (
+            "secondary.install@mfa2.corp.contoso.com",
+            Some("secondary.install@mfa2.corp.contoso.com"),
+        ),
+        (
+            "secondary.install@MFA3.corp.contoso.com",
+            Some("secondary.install@mfa3.corp.contoso.com"),
+        ),
         ("secondary.install@mfa3", Some("secondary.install@mfa3.corp.contoso.com")),
         ("secondary.install@Mfa2", Some("secondary.install@mfa2.corp.contoso.com")),
         ("secondary.install@mfa4", None),
@@ -358,7 +465,10 @@ fn repeated_steps_resolve_by_full_key_and_short_host() {
     let err = r.find("secondary.install").expect_err("ambiguous plain id");
     let text = err.to_string();
     assert!(matches!(err, Error::Invalid(_)), "{text}");
-    assert!(text.contains("@mfa2.corp.contoso.com") && text.contains("@mfa3.corp.contoso.com"), "{text}");
+    assert!(
+        text.contains("@mfa2.corp.contoso.com") && text.contains("@mfa3.corp.contoso.com"),
+        "{text}"
+    );
     let before = snapshot(&path);
     assert!(r.attest("secondary.install", None, BTreeMap::new()).is_err());
     assert_eq!(snapshot(&path), before, "an ambiguous attest changes nothing");
@@ -377,7 +487,10 @@ fn repeated_steps_resolve_by_full_key_and_short_host() {
     r.set(&[("mfa_secondaries".into(), String::new())]).unwrap();
     assert!(r.value("mfa_secondaries").is_none());
     let inst = r.find("secondary.install").unwrap();
-    assert_eq!((inst.host.as_deref(), r.applies(&inst), r.status(&inst)), (None, false, Status::NotApplicable));
+    assert_eq!(
+        (inst.host.as_deref(), r.applies(&inst), r.status(&inst)),
+        (None, false, Status::NotApplicable)
+    );
     assert_eq!(status_of(&r, "secondary.replication"), Status::NotApplicable);
     assert_eq!(
         r.orphan_records(),
@@ -398,7 +511,10 @@ fn steps_that_do_not_apply_are_na() {
     assert!(r.applies(&r.find("primary.cert").unwrap()));
     let open_before = r.next_open().map(|i| i.key);
     assert!(
-        r.instances().into_iter().filter(|i| r.status(i) == Status::NotApplicable).all(|i| Some(i.key) != open_before),
+        r.instances()
+            .into_iter()
+            .filter(|i| r.status(i) == Status::NotApplicable)
+            .all(|i| Some(i.key) != open_before),
         "n/a steps are never the next open step"
     );
     let phase = r.find("mfa.email-settings").unwrap().phase;
@@ -489,10 +605,12 @@ fn check_results_set_the_status() {
 #[test]
 fn check_results_replace_earlier_results_of_the_same_check() {
     let (_dir, path, mut r) = demo();
-    r.record_checks("primary.cert", vec![result("a", Outcome::Fail), result("b", Outcome::Pass)]).unwrap();
+    r.record_checks("primary.cert", vec![result("a", Outcome::Fail), result("b", Outcome::Pass)])
+        .unwrap();
     r.record_checks("primary.cert", vec![result("a", Outcome::Pass)]).unwrap();
     let rec = &on_disk(&path).steps["primary.cert"];
-    let names: Vec<(&str, Outcome)> = rec.checks.iter().map(|c| (c.name.as_str(), c.outcome)).collect();
+    let names: Vec<(&str, Outcome)> =
+        rec.checks.iter().map(|c| (c.name.as_str(), c.outcome)).collect();
     assert_eq!(names, [("b", Outcome::Pass), ("a", Outcome::Pass)]);
     assert_eq!(rec.status, Status::Verified);
 
@@ -509,10 +627,27 @@ fn check_results_leave_an_na_step_na() {
     for outcome in [Outcome::Pass, Outcome::Fail] {
         r.record_checks(key, vec![result("relay", outcome)]).unwrap();
         let e = last_entry(&path);
-        assert_eq!((e.from, e.to), (Some(Status::NotApplicable), Some(Status::NotApplicable)), "{outcome:?}");
-        assert_eq!(status_of(&r, key), Status::NotApplicable, "{outcome:?}: the journal and the state agree");
+        assert_eq!(
+            (e.from, e.to),
+            (Some(Status::NotApplicable), Some(Status::NotApplicable)),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            status_of(&r, key),
+            Status::NotApplicable,
+            "{outcome:?}: the journal and the state agree"
+        );
         assert_eq!(open(&path, Access::Read).state.steps[key].checks.len(), 1);
     }
+    // A replay of the same journal line agrees.
+    let before = bytes(&path);
+    r.record_checks(key, vec![result("relay", Outcome::Pass)]).unwrap();
+    drop(r);
+    std::fs::write(&path, &before).unwrap();
+    let w = open(&path, Access::Write);
+    assert!(w.notices.iter().any(|n| n.contains("replayed")), "{:?}", w.notices);
+    assert_eq!(status_of(&w, key), Status::NotApplicable);
+    assert_eq!(w.state.steps[key].checks[0].outcome, Outcome::Pass);
 }
 
 #[test]
@@ -583,11 +718,19 @@ fn replays_an_entry_appended_like_commit_does() {
     journal::append(&paths.journal, &entry).unwrap();
 
     let mut w = open(&path, Access::Write);
-    assert!(w.notices.iter().any(|n| n.contains("interrupted save") && n.contains("1 change")), "{:?}", w.notices);
+    assert!(
+        w.notices.iter().any(|n| n.contains("interrupted save") && n.contains("1 change")),
+        "{:?}",
+        w.notices
+    );
     let rec = &on_disk(&path).steps["primary.updates"];
     assert_eq!(rec.status, Status::Skipped);
     assert_eq!(rec.reason.as_deref(), Some("patched by WSUS"));
-    assert_eq!((rec.by.as_deref(), rec.host.as_deref()), (Some("alice"), Some("MFA01")), "the replay keeps who did it");
+    assert_eq!(
+        (rec.by.as_deref(), rec.host.as_deref()),
+        (Some("alice"), Some("MFA01")),
+        "the replay keeps who did it"
+    );
     // The next change continues the chain.
     w.start("primary.cert").unwrap();
     assert_eq!(last_entry(&path).seq, 3);
@@ -626,7 +769,9 @@ fn second_writer_is_refused_naming_the_holder() {
             "open" => Rollout::open(book(), &path, Access::Write).unwrap_err(),
             _ => Rollout::create(book(), &path, "demo", &[], true).unwrap_err(),
         };
-        let Error::Locked { holder, path: p } = &err else { panic!("{attempt}: expected Locked, got {err:?}") };
+        let Error::Locked { holder, path: p } = &err else {
+            panic!("{attempt}: expected Locked, got {err:?}")
+        };
         assert_eq!(p, &path);
         assert!(holder.contains(&current_user()), "{attempt}: {holder}");
         assert!(holder.contains(&current_host()), "{attempt}: {holder}");
@@ -648,12 +793,24 @@ fn stale_lock_of_a_dead_process_is_taken_over() {
     drop(r);
     let who = sibling(&path, ".lock.who");
     assert!(sibling(&path, ".lock").exists());
-    let ghost = Holder { user: "ghost".into(), host: "OLDHOST".into(), pid: 4_000_000, since: "2025-01-01T00:00:00Z".into() };
+    let ghost = Holder {
+        user: "ghost".into(),
+        host: "OLDHOST".into(),
+        pid: 4_000_000,
+        since: "2025-01-01T00:00:00Z".into(),
+    };
     std::fs::write(&who, serde_json::to_string(&ghost).unwrap()).unwrap();
 
     let w = open(&path, Access::Write);
-    let notice = w.notices.iter().find(|n| n.contains("took over")).unwrap_or_else(|| panic!("{:?}", w.notices));
-    assert!(notice.contains("ghost") && notice.contains("OLDHOST") && notice.contains("4000000"), "{notice}");
+    let notice = w
+        .notices
+        .iter()
+        .find(|n| n.contains("took over"))
+        .unwrap_or_else(|| panic!("{:?}", w.notices));
+    assert!(
+        notice.contains("ghost") && notice.contains("OLDHOST") && notice.contains("4000000"),
+        "{notice}"
+    );
     let now_held: Holder = serde_json::from_str(&std::fs::read_to_string(&who).unwrap()).unwrap();
     assert_eq!(now_held.pid, std::process::id());
     assert_eq!(now_held.user, current_user());
@@ -704,7 +861,10 @@ fn state_ahead_of_its_journal_refuses_writes() {
     std::fs::write(&paths.journal, first).unwrap();
 
     let err = Rollout::open(book(), &path, Access::Write).unwrap_err();
-    assert!(err.to_string().contains("records 2 changes") && err.to_string().contains("holds 1"), "{err}");
+    assert!(
+        err.to_string().contains("records 2 changes") && err.to_string().contains("holds 1"),
+        "{err}"
+    );
     let reader = open(&path, Access::Read);
     assert!(reader.notices.iter().any(|n| n.contains("records 2 changes")), "{:?}", reader.notices);
 }
@@ -715,21 +875,40 @@ fn hand_broken_state_is_refused_with_its_line_and_left_alone() {
     r.attest("primary.cert", Some("ok".into()), BTreeMap::new()).unwrap();
     drop(r);
     let good = std::fs::read_to_string(&path).unwrap();
-    let line_of = |needle: &str| good.lines().position(|l| l.contains(needle)).expect("needle in state") + 1;
+    let line_of =
+        |needle: &str| good.lines().position(|l| l.contains(needle)).expect("needle in state") + 1;
     let cases: Vec<(&str, String, usize)> = vec![
-        ("unknown status", good.replacen("status = \"done\"", "status = \"donee\"", 1), line_of("status = \"done\"")),
-        ("dangling quote", good.replacen("note = \"ok\"", "note = \"ok", 1), line_of("note = \"ok\"")),
+        (
+            "unknown status",
+            good.replacen("status = \"done\"", "status = \"donee\"", 1),
+            line_of("status = \"done\""),
+        ),
+        (
+            "dangling quote",
+            good.replacen("note = \"ok\"", "note = \"ok", 1),
+            line_of("note = \"ok\""),
+        ),
         ("bad value", good.replacen("\"10.0.0.50\"", "\"10.0.0.500\"", 1), line_of("10.0.0.50")),
-        ("unknown profile", good.replacen("profile = \"demo\"", "profile = \"demoo\"", 1), line_of("profile = \"demo\"")),
+        (
+            "unknown profile",
+            good.replacen("profile = \"demo\"", "profile = \"demoo\"", 1),
+            line_of("profile = \"demo\""),
+        ),
     ];
     for (what, text, line) in cases {
         assert_ne!(text, good, "{what}: the edit applies");
         std::fs::write(&path, &text).unwrap();
         for access in [Access::Read, Access::Write] {
             let err = Rollout::open(book(), &path, access).unwrap_err();
-            let Error::StateCorrupt { line: got, path: p, .. } = &err else { panic!("{what}: {err:?}") };
+            let Error::StateCorrupt { line: got, path: p, .. } = &err else {
+                panic!("{what}: {err:?}")
+            };
             assert_eq!((*got, p), (line, &path), "{what} ({access:?}): {err}");
-            assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "{what}: the file is left untouched");
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                text,
+                "{what}: the file is left untouched"
+            );
         }
     }
 }

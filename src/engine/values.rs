@@ -43,16 +43,16 @@ impl Rollout {
     /// that are not set show as a visible marker.
     pub fn render(&self, text: &str, host: Option<&str>) -> String {
         template::render_lenient(text, &|name| {
-            if name == "host" {
-                host.map(|h| Value::Str(h.to_string()))
-            } else {
-                self.value(name)
-            }
+            if name == "host" { host.map(|h| Value::Str(h.to_string())) } else { self.value(name) }
         })
     }
 
     /// Fills placeholders strictly: the first variable without a value is the error.
-    pub fn render_strict(&self, text: &str, host: Option<&str>) -> std::result::Result<String, String> {
+    pub fn render_strict(
+        &self,
+        text: &str,
+        host: Option<&str>,
+    ) -> std::result::Result<String, String> {
         template::render(text, &|name| {
             if name == "host" { host.map(|h| Value::Str(h.to_string())) } else { self.value(name) }
         })
@@ -92,7 +92,9 @@ impl Rollout {
             && let Some(primary) = values.get("mfa_fqdn").map(Value::display)
             && list.items().iter().any(|s| s.eq_ignore_ascii_case(&primary))
         {
-            return Err(Error::Invalid(format!("mfa_secondaries lists the primary server {primary}; list only the other MFA servers")));
+            return Err(Error::Invalid(format!(
+                "mfa_secondaries lists the primary server {primary}; list only the other MFA servers"
+            )));
         }
         Ok(())
     }
@@ -117,7 +119,10 @@ impl Rollout {
             return Err(Error::StateCorrupt {
                 path: self.paths.state.clone(),
                 line: at,
-                message: format!("profile `{}` is not one of this runbook's profiles", self.state.profile),
+                message: format!(
+                    "profile `{}` is not one of this runbook's profiles",
+                    self.state.profile
+                ),
             });
         }
         Ok(())

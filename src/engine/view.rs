@@ -32,15 +32,27 @@ impl Rollout {
         let mut out = Vec::new();
         for (pi, phase) in self.runbook.phases.iter().enumerate() {
             for (si, step) in phase.steps.iter().enumerate() {
-                let hosts = step.repeat.as_ref().map(|v| self.value(v).map(|x| x.items()).unwrap_or_default());
+                let hosts = step
+                    .repeat
+                    .as_ref()
+                    .map(|v| self.value(v).map(|x| x.items()).unwrap_or_default());
                 match hosts {
-                    Some(hosts) if !hosts.is_empty() => out.extend(hosts.into_iter().map(|h| Instance {
-                        key: format!("{}@{h}", step.id),
-                        phase: pi,
-                        step: si,
-                        host: Some(h),
-                    })),
-                    _ => out.push(Instance { key: step.id.clone(), phase: pi, step: si, host: None }),
+                    Some(hosts) if !hosts.is_empty() => {
+                        out.extend(hosts.into_iter().map(|h| Instance {
+                            key: format!("{}@{h}", step.id),
+                            phase: pi,
+                            step: si,
+                            host: Some(h),
+                        }));
+                    }
+                    _ => {
+                        out.push(Instance {
+                            key: step.id.clone(),
+                            phase: pi,
+                            step: si,
+                            host: None,
+                        });
+                    }
                 }
             }
         }
@@ -58,7 +70,10 @@ impl Rollout {
             .iter()
             .filter(|i| self.step_of(i).id == id)
             .filter(|i| match (host, &i.host) {
-                (Some(h), Some(ih)) => ih.eq_ignore_ascii_case(h) || ih.split('.').next().is_some_and(|s| s.eq_ignore_ascii_case(h)),
+                (Some(h), Some(ih)) => {
+                    ih.eq_ignore_ascii_case(h)
+                        || ih.split('.').next().is_some_and(|s| s.eq_ignore_ascii_case(h))
+                }
                 (Some(_), None) => false,
                 (None, _) => true,
             })
@@ -104,7 +119,11 @@ impl Rollout {
     /// The status shown for an instance: what is recorded, or n/a when it does not apply.
     pub fn status(&self, inst: &Instance) -> Status {
         let recorded = self.state.steps.get(&inst.key).map_or(Status::Pending, |r| r.status);
-        if recorded == Status::Pending && !self.applies(inst) { Status::NotApplicable } else { recorded }
+        if recorded == Status::Pending && !self.applies(inst) {
+            Status::NotApplicable
+        } else {
+            recorded
+        }
     }
 
     /// Status by key (pending for unknown keys).
@@ -150,7 +169,8 @@ impl Rollout {
 
     /// Record keys in the state that match no step of this runbook.
     pub fn orphan_records(&self) -> Vec<String> {
-        let keys: std::collections::HashSet<String> = self.instances().into_iter().map(|i| i.key).collect();
+        let keys: std::collections::HashSet<String> =
+            self.instances().into_iter().map(|i| i.key).collect();
         self.state.steps.keys().filter(|k| !keys.contains(*k)).cloned().collect()
     }
 }

@@ -18,14 +18,19 @@ pub fn to_markdown(r: &Record) -> String {
     ] {
         let _ = writeln!(out, "| {k} | {} |", cell(v));
     }
-    let _ = writeln!(out, "| Progress | {} of {} steps closed, {} open |", r.totals.closed, r.totals.steps, r.totals.open);
+    let _ = writeln!(
+        out,
+        "| Progress | {} of {} steps closed, {} open |",
+        r.totals.closed, r.totals.steps, r.totals.open
+    );
 
     let _ = writeln!(out, "\n## Summary\n\n| Phase | Closed | Total |\n|---|---|---|");
     for p in &r.phases {
         let _ = writeln!(out, "| {} | {} | {} |", cell(&p.title), p.closed, p.total);
     }
 
-    let open: Vec<_> = r.phases.iter().flat_map(|p| &p.steps).filter(|s| !closed(&s.status)).collect();
+    let open: Vec<_> =
+        r.phases.iter().flat_map(|p| &p.steps).filter(|s| !closed(&s.status)).collect();
     if !open.is_empty() {
         let _ = writeln!(out, "\n## Open items\n");
         for s in open {
@@ -58,7 +63,14 @@ pub fn to_markdown(r: &Record) -> String {
                 let _ = writeln!(out, "- Evidence `{k}`: {}", v.replace('\n', " "));
             }
             for c in &s.checks {
-                let _ = writeln!(out, "- Check {} — {}: {} ({})", c.name, c.outcome.as_str(), c.summary, c.at);
+                let _ = writeln!(
+                    out,
+                    "- Check {} — {}: {} ({})",
+                    c.name,
+                    c.outcome.as_str(),
+                    c.summary,
+                    c.at
+                );
                 if !c.hint.is_empty() {
                     let _ = writeln!(out, "  - Hint: {}", c.hint);
                 }
@@ -74,7 +86,11 @@ pub fn to_markdown(r: &Record) -> String {
         "---\n\nJournal: {} entries, final hash `{}`{}",
         r.journal.entries,
         r.journal.head,
-        if r.journal.intact { "" } else { " (the journal chain is BROKEN: run `mfa-rollout verify`)" }
+        if r.journal.intact {
+            ""
+        } else {
+            " (the journal chain is BROKEN: run `mfa-rollout verify`)"
+        }
     );
     out
 }

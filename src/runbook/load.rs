@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::template::placeholders;
 use super::{
-    About, Applies, CHECK_KINDS, CheckSpec, Command, EvidenceField, Phase, Policy, Profile, Proof, ReviewItem,
-    Role, Runbook, Step, Value, VarDef,
+    About, Applies, CHECK_KINDS, CheckSpec, Command, EvidenceField, Phase, Policy, Profile, Proof,
+    ReviewItem, Role, Runbook, Step, Value, VarDef,
 };
 use crate::error::{Error, Result, line_of};
 
@@ -138,10 +138,12 @@ fn build(files: &[(String, String)], source: &str) -> Result<Runbook> {
         message: format!("the runbook has no {what}"),
     };
 
-    let (about_file, about_text) = find("screens/about.toml").ok_or_else(|| missing("screens/about.toml"))?;
+    let (about_file, about_text) =
+        find("screens/about.toml").ok_or_else(|| missing("screens/about.toml"))?;
     let about: About = parse(about_file, about_text)?;
 
-    let (var_file, var_text) = find("screens/variables.toml").ok_or_else(|| missing("screens/variables.toml"))?;
+    let (var_file, var_text) =
+        find("screens/variables.toml").ok_or_else(|| missing("screens/variables.toml"))?;
     let raw_vars: RawVariables = parse(var_file, var_text)?;
     let variables = check_variables(var_file, var_text, raw_vars.variable)?;
     let known: HashSet<&str> = variables.iter().map(|v| v.name.as_str()).collect();
@@ -150,7 +152,10 @@ fn build(files: &[(String, String)], source: &str) -> Result<Runbook> {
     let mut seen_steps: BTreeMap<String, String> = BTreeMap::new();
     for (file, text) in files {
         let unix = file.replace('\\', "/");
-        if !unix.contains("screens/") || unix.ends_with("/about.toml") || unix.ends_with("/variables.toml") {
+        if !unix.contains("screens/")
+            || unix.ends_with("/about.toml")
+            || unix.ends_with("/variables.toml")
+        {
             continue;
         }
         let raw: RawPhase = parse(file, text)?;
@@ -195,21 +200,41 @@ fn check_variables(file: &str, text: &str, raw: Vec<Spanned<VarDef>>) -> Result<
         if !var.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             || !var.name.starts_with(|c: char| c.is_ascii_lowercase())
         {
-            return Err(fail(file, text, at, format!("variable name `{}` must be lower_snake_case", var.name)));
+            return Err(fail(
+                file,
+                text,
+                at,
+                format!("variable name `{}` must be lower_snake_case", var.name),
+            ));
         }
         if var.name == "host" {
-            return Err(fail(file, text, at, "`host` is reserved for the server of a repeated step"));
+            return Err(fail(
+                file,
+                text,
+                at,
+                "`host` is reserved for the server of a repeated step",
+            ));
         }
         if !seen.insert(var.name.clone()) {
             return Err(fail(file, text, at, format!("variable `{}` is defined twice", var.name)));
         }
         if var.default.is_some() && var.derived.is_some() {
-            return Err(fail(file, text, at, format!("`{}` has both a default and a derived value", var.name)));
+            return Err(fail(
+                file,
+                text,
+                at,
+                format!("`{}` has both a default and a derived value", var.name),
+            ));
         }
         for template in var.default.iter().chain(var.derived.iter()) {
             let list = placeholders(template).map_err(|(_, m)| fail(file, text, at, m))?;
             if let Some(p) = list.iter().find(|p| !names.contains(&p.name)) {
-                return Err(fail(file, text, at, format!("`{}` refers to unknown variable `{}`", var.name, p.name)));
+                return Err(fail(
+                    file,
+                    text,
+                    at,
+                    format!("`{}` refers to unknown variable `{}`", var.name, p.name),
+                ));
             }
             if list.iter().any(|p| p.name == var.name) {
                 return Err(fail(file, text, at, format!("`{}` refers to itself", var.name)));
@@ -239,10 +264,15 @@ fn check_phase(
             a == a.to_ascii_lowercase()
                 && !a.is_empty()
                 && !b.is_empty()
-                && s.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+                && s.id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         });
         if !valid_id {
-            return Err(err(format!("step id `{}` must look like `phase.name` (lowercase, digits, -)", s.id)));
+            return Err(err(format!(
+                "step id `{}` must look like `phase.name` (lowercase, digits, -)",
+                s.id
+            )));
         }
         if let Some(other) = seen_steps.insert(s.id.clone(), file.to_string()) {
             return Err(err(format!("step id `{}` is already used in {other}", s.id)));
@@ -251,7 +281,9 @@ fn check_phase(
         let applies = match s.applies.as_deref() {
             None => None,
             Some(a) => match a.split_once(':') {
-                Some(("flag", f)) if Policy::default().flag(f).is_some() => Some(Applies::Flag(f.to_string())),
+                Some(("flag", f)) if Policy::default().flag(f).is_some() => {
+                    Some(Applies::Flag(f.to_string()))
+                }
                 Some(("nonempty", v)) if is_list(v) => Some(Applies::NonEmpty(v.to_string())),
                 _ => {
                     return Err(err(format!(
@@ -265,7 +297,10 @@ fn check_phase(
             return Err(err(format!("step `{}`: repeat = `{r}` must name a list variable", s.id)));
         }
         if let Some(i) = s.inputs.iter().find(|i| !known.contains(i.as_str())) {
-            return Err(err(format!("step `{}`: input `{i}` is not a variable of this runbook", s.id)));
+            return Err(err(format!(
+                "step `{}`: input `{i}` is not a variable of this runbook",
+                s.id
+            )));
         }
 
         let mut texts: Vec<&str> = vec![&s.title, &s.why, &s.instructions];
@@ -278,30 +313,56 @@ fn check_phase(
         for t in texts {
             let list = placeholders(t).map_err(|(_, m)| err(format!("step `{}`: {m}", s.id)))?;
             for p in list {
-                let ok = known.contains(p.name.as_str()) || (p.name == "host" && s.repeat.is_some());
+                let ok =
+                    known.contains(p.name.as_str()) || (p.name == "host" && s.repeat.is_some());
                 if !ok {
                     let line_at = find_from(text, at, &format!("${{{}", p.name));
-                    return Err(fail(file, text, line_at, format!("step `{}`: unknown variable `${{{}}}`", s.id, p.name)));
+                    return Err(fail(
+                        file,
+                        text,
+                        line_at,
+                        format!("step `{}`: unknown variable `${{{}}}`", s.id, p.name),
+                    ));
                 }
             }
         }
 
         for c in &s.check {
             let line_at = find_from(text, at, &format!("\"{}\"", c.kind));
-            let Some((_, required, optional)) = CHECK_KINDS.iter().find(|(k, _, _)| *k == c.kind) else {
+            let Some((_, required, optional)) = CHECK_KINDS.iter().find(|(k, _, _)| *k == c.kind)
+            else {
                 let kinds: Vec<&str> = CHECK_KINDS.iter().map(|k| k.0).collect();
-                return Err(fail(file, text, line_at, format!(
-                    "step `{}`: unknown check kind `{}`; this build knows {}",
-                    s.id,
-                    c.kind,
-                    kinds.join(", ")
-                )));
+                return Err(fail(
+                    file,
+                    text,
+                    line_at,
+                    format!(
+                        "step `{}`: unknown check kind `{}`; this build knows {}",
+                        s.id,
+                        c.kind,
+                        kinds.join(", ")
+                    ),
+                ));
             };
             if let Some(r) = required.iter().find(|r| !c.params.contains_key(**r)) {
-                return Err(fail(file, text, line_at, format!("step `{}`: {} check needs `{r}`", s.id, c.kind)));
+                return Err(fail(
+                    file,
+                    text,
+                    line_at,
+                    format!("step `{}`: {} check needs `{r}`", s.id, c.kind),
+                ));
             }
-            if let Some(p) = c.params.keys().find(|p| !required.contains(&p.as_str()) && !optional.contains(&p.as_str())) {
-                return Err(fail(file, text, line_at, format!("step `{}`: {} check has unknown parameter `{p}`", s.id, c.kind)));
+            if let Some(p) = c
+                .params
+                .keys()
+                .find(|p| !required.contains(&p.as_str()) && !optional.contains(&p.as_str()))
+            {
+                return Err(fail(
+                    file,
+                    text,
+                    line_at,
+                    format!("step `{}`: {} check has unknown parameter `{p}`", s.id, c.kind),
+                ));
             }
         }
 
@@ -310,7 +371,9 @@ fn check_phase(
             let proof = match r.proof.split_once(':') {
                 None if r.proof == "check" && !s.check.is_empty() => Proof::Check,
                 None if r.proof == "attest" => Proof::Attest,
-                Some(("evidence", k)) if s.evidence.iter().any(|e| e.key == k) => Proof::Evidence(k.to_string()),
+                Some(("evidence", k)) if s.evidence.iter().any(|e| e.key == k) => {
+                    Proof::Evidence(k.to_string())
+                }
                 _ => {
                     return Err(err(format!(
                         "step `{}`: review proof `{}` must be `check` (the step has checks), `attest` or `evidence:<key of this step>`",
@@ -342,19 +405,37 @@ fn check_phase(
             review,
         });
     }
-    Ok(Phase { id: raw.id, title: raw.title, order: raw.order, role: raw.role, summary: raw.summary, steps })
+    Ok(Phase {
+        id: raw.id,
+        title: raw.title,
+        order: raw.order,
+        role: raw.role,
+        summary: raw.summary,
+        steps,
+    })
 }
 
 fn check_profile(file: &str, text: &str, raw: RawProfile, variables: &[VarDef]) -> Result<Profile> {
-    let stem = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem =
+        Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     if raw.name != stem {
-        return Err(fail(file, text, find_from(text, 0, "name"), format!("profile name `{}` must match its file name `{stem}`", raw.name)));
+        return Err(fail(
+            file,
+            text,
+            find_from(text, 0, "name"),
+            format!("profile name `{}` must match its file name `{stem}`", raw.name),
+        ));
     }
     let mut values = BTreeMap::new();
     for (name, value) in raw.values {
         let at = find_from(text, 0, &format!("{name} ="));
         if !variables.iter().any(|v| v.name == name) {
-            return Err(fail(file, text, at, format!("`{name}` is not a variable of this runbook")));
+            return Err(fail(
+                file,
+                text,
+                at,
+                format!("`{name}` is not a variable of this runbook"),
+            ));
         }
         let value = match value {
             toml::Value::String(s) => Value::Str(s),
@@ -364,11 +445,23 @@ fn check_profile(file: &str, text: &str, raw: RawProfile, variables: &[VarDef]) 
                     .into_iter()
                     .map(|i| match i {
                         toml::Value::String(s) => Ok(s),
-                        other => Err(fail(file, text, at, format!("`{name}`: list items must be strings, found {other}"))),
+                        other => Err(fail(
+                            file,
+                            text,
+                            at,
+                            format!("`{name}`: list items must be strings, found {other}"),
+                        )),
                     })
                     .collect::<Result<_>>()?,
             ),
-            other => return Err(fail(file, text, at, format!("`{name}` must be a string, number or list, found {other}"))),
+            other => {
+                return Err(fail(
+                    file,
+                    text,
+                    at,
+                    format!("`{name}` must be a string, number or list, found {other}"),
+                ));
+            }
         };
         values.insert(name, value);
     }

@@ -253,37 +253,51 @@ impl Runbook {
 
     /// Validates one value for a variable; the reason names the variable.
     pub fn check_value(&self, name: &str, value: &Value) -> Result<(), String> {
-        let def = self
-            .var(name)
-            .ok_or_else(|| format!("`{name}` is not a variable of this runbook; list them with `mfa-rollout vars`"))?;
+        let def = self.var(name).ok_or_else(|| {
+            format!("`{name}` is not a variable of this runbook; list them with `mfa-rollout vars`")
+        })?;
         if def.derived.is_some() {
             return Err(format!("`{name}` is computed from other values and cannot be set"));
         }
         match (value, def.list) {
             (Value::Str(s), false) => {
                 if s.trim().is_empty() {
-                    return if def.optional { Ok(()) } else { Err(format!("`{name}` may not be empty")) };
+                    return if def.optional {
+                        Ok(())
+                    } else {
+                        Err(format!("`{name}` may not be empty"))
+                    };
                 }
-                validate::check(def.kind, s, def.min, def.max).map_err(|e| format!("`{name}` = `{s}` {e}"))
+                validate::check(def.kind, s, def.min, def.max)
+                    .map_err(|e| format!("`{name}` = `{s}` {e}"))
             }
             (Value::List(items), true) => {
                 for s in items {
-                    validate::check(def.kind, s, def.min, def.max).map_err(|e| format!("`{name}` item `{s}` {e}"))?;
+                    validate::check(def.kind, s, def.min, def.max)
+                        .map_err(|e| format!("`{name}` item `{s}` {e}"))?;
                 }
                 Ok(())
             }
-            (Value::Str(_), true) => Err(format!("`{name}` is a list; write items separated by commas")),
+            (Value::Str(_), true) => {
+                Err(format!("`{name}` is a list; write items separated by commas"))
+            }
             (Value::List(_), false) => Err(format!("`{name}` takes one value, not a list")),
         }
     }
 
     /// Parses the operator's text for a variable (lists are comma-separated).
     pub fn parse_value(&self, name: &str, text: &str) -> Result<Value, String> {
-        let def = self
-            .var(name)
-            .ok_or_else(|| format!("`{name}` is not a variable of this runbook; list them with `mfa-rollout vars`"))?;
+        let def = self.var(name).ok_or_else(|| {
+            format!("`{name}` is not a variable of this runbook; list them with `mfa-rollout vars`")
+        })?;
         let value = if def.list {
-            Value::List(text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+            Value::List(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )
         } else {
             Value::Str(text.trim().to_string())
         };

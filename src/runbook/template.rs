@@ -35,15 +35,25 @@ pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, (usize, String)> {
         let inner = &text[start + 2..start + 2 + len];
         let mut parts = inner.split('|').map(str::trim);
         let name = parts.next().unwrap_or_default().to_string();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
             return Err((
                 start,
-                format!("`${{{inner}}}` is not a variable placeholder (write a literal `${{` as `$${{`)"),
+                format!(
+                    "`${{{inner}}}` is not a variable placeholder (write a literal `${{` as `$${{`)"
+                ),
             ));
         }
         let filters: Vec<String> = parts.map(str::to_string).collect();
         if let Some(bad) = filters.iter().find(|f| !FILTERS.contains(&f.as_str())) {
-            return Err((start, format!("unknown filter `{bad}` in `${{{inner}}}`; filters are {}", FILTERS.join(", "))));
+            return Err((
+                start,
+                format!(
+                    "unknown filter `{bad}` in `${{{inner}}}`; filters are {}",
+                    FILTERS.join(", ")
+                ),
+            ));
         }
         found.push(Placeholder { name, filters, offset: start });
         rest = start + 2 + len + 1;
@@ -53,24 +63,26 @@ pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, (usize, String)> {
 
 /// Fills every placeholder with `lookup(name)`; a name it cannot resolve is reported.
 pub fn render(text: &str, lookup: &dyn Fn(&str) -> Option<Value>) -> Result<String, String> {
-    let list = placeholders(text).map_err(|(_, m)| m)?;
+    let found = placeholders(text).map_err(|(_, m)| m)?;
     let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for ph in list {
-        out.push_str(&unescape(&text[last..ph.offset]));
+    let mut consumed = 0;
+    for ph in found {
+        out.push_str(&unescape(&text[consumed..ph.offset]));
         let value = lookup(&ph.name).ok_or_else(|| ph.name.clone())?;
         out.push_str(&apply_filters(value, &ph.filters));
         let close = text[ph.offset..].find('}').map_or(text.len(), |i| ph.offset + i + 1);
-        last = close;
+        consumed = close;
     }
-    out.push_str(&unescape(&text[last..]));
+    out.push_str(&unescape(&text[consumed..]));
     Ok(out)
 }
 
 /// Like [`render`], but shows a visible marker for values that are not set.
 pub fn render_lenient(text: &str, lookup: &dyn Fn(&str) -> Option<Value>) -> String {
-    render(text, &|name| Some(lookup(name).unwrap_or_else(|| Value::Str(format!("<{name}: not set>")))))
-        .unwrap_or_else(|_| text.to_string())
+    render(text, &|name| {
+        Some(lookup(name).unwrap_or_else(|| Value::Str(format!("<{name}: not set>"))))
+    })
+    .unwrap_or_else(|_| text.to_string())
 }
 
 fn unescape(text: &str) -> String {
@@ -85,7 +97,12 @@ fn apply_filters(value: Value, filters: &[String]) -> String {
     let mut pslist = false;
     for f in filters {
         match f.as_str() {
-            "short" => items = items.into_iter().map(|s| s.split('.').next().unwrap_or_default().to_string()).collect(),
+            "short" => {
+                items = items
+                    .into_iter()
+                    .map(|s| s.split('.').next().unwrap_or_default().to_string())
+                    .collect();
+            }
             "upper" => items = items.into_iter().map(|s| s.to_uppercase()).collect(),
             "lower" => items = items.into_iter().map(|s| s.to_lowercase()).collect(),
             _ => pslist = true,

@@ -52,10 +52,14 @@ fn fqdn(value: &str) -> Result<(), String> {
         return Err("is longer than 253 characters".into());
     }
     if !value.contains('.') {
-        return Err("is not a fully qualified name (expected something like mfa.corp.contoso.com)".into());
+        return Err(
+            "is not a fully qualified name (expected something like mfa.corp.contoso.com)".into()
+        );
     }
     if value.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Err("is an IP address; a name is needed here, since certificates carry names".into());
+        return Err(
+            "is an IP address; a name is needed here, since certificates carry names".into()
+        );
     }
     for label in value.trim_end_matches('.').split('.') {
         if label.is_empty() || label.len() > 63 {
@@ -156,9 +160,12 @@ fn number(value: &str, min: Option<i64>, max: Option<i64>) -> Result<(), String>
 
 fn path(value: &str) -> Result<(), String> {
     let bytes = value.as_bytes();
-    let drive = bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'\\';
+    let drive =
+        bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'\\';
     if !(drive || value.starts_with("\\\\") || value.starts_with('/')) {
-        return Err("must be a full path, like C:\\inetpub\\wwwroot\\MultiFactorAuth\\web.config".into());
+        return Err(
+            "must be a full path, like C:\\inetpub\\wwwroot\\MultiFactorAuth\\web.config".into()
+        );
     }
     if value[2..].chars().any(|c| "<>\"|?*".contains(c)) {
         return Err("contains a character Windows does not allow in paths (< > \" | ? *)".into());
@@ -167,7 +174,8 @@ fn path(value: &str) -> Result<(), String> {
 }
 
 fn vdir(value: &str) -> Result<(), String> {
-    if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err("may hold only letters, digits, - and _ (like MultiFactorAuth)".into());
     }
     Ok(())
@@ -201,7 +209,11 @@ mod tests {
             (VarKind::Hostport, "smtp.corp.contoso.com:25", true),
             (VarKind::Hostport, "127.0.0.1:2525", true),
             (VarKind::Hostport, "smtp.corp.contoso.com:99999", false),
-            (VarKind::Path, "C:\\Program Files\\Multi-Factor Authentication Server\\x.config", true),
+            (
+                VarKind::Path,
+                "C:\\Program Files\\Multi-Factor Authentication Server\\x.config",
+                true,
+            ),
             (VarKind::Path, "relative\\x.config", false),
             (VarKind::Vdir, "MultiFactorAuth", true),
             (VarKind::Vdir, "Multi Factor", false),
@@ -216,8 +228,14 @@ mod tests {
     #[test]
     fn numbers_respect_bounds() {
         assert!(check(VarKind::Number, "42", Some(1), Some(365)).is_ok());
-        assert_eq!(check(VarKind::Number, "0", Some(1), Some(365)), Err("must be at least 1".into()));
-        assert_eq!(check(VarKind::Number, "400", Some(1), Some(365)), Err("must be at most 365".into()));
+        assert_eq!(
+            check(VarKind::Number, "0", Some(1), Some(365)),
+            Err("must be at least 1".into())
+        );
+        assert_eq!(
+            check(VarKind::Number, "400", Some(1), Some(365)),
+            Err("must be at most 365".into())
+        );
         assert!(check(VarKind::Number, "ten", None, None).is_err());
         assert!(check(VarKind::Text, "a\u{7}", None, None).is_err());
     }

@@ -13,7 +13,8 @@ fn init() -> Result<(), String> {
         #[cfg(windows)]
         let store = windows_native_keyring_store::Store::new().map_err(|e| e.to_string())?;
         #[cfg(target_os = "macos")]
-        let store = apple_native_keyring_store::keychain::Store::new().map_err(|e| e.to_string())?;
+        let store =
+            apple_native_keyring_store::keychain::Store::new().map_err(|e| e.to_string())?;
         #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
         return Err("this platform has no supported keyring".to_string());
         #[cfg(any(target_os = "linux", windows, target_os = "macos"))]

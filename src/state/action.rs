@@ -73,7 +73,9 @@ impl Action {
                 Some(match worst {
                     Outcome::Fail => Status::Failed,
                     Outcome::Pass | Outcome::Warn | Outcome::Skip
-                        if results.iter().any(|r| matches!(r.outcome, Outcome::Pass | Outcome::Warn)) =>
+                        if results
+                            .iter()
+                            .any(|r| matches!(r.outcome, Outcome::Pass | Outcome::Warn)) =>
                     {
                         Status::Verified
                     }
@@ -143,6 +145,23 @@ impl State {
                 }
             }
         }
+    }
+
+    /// Applies one journal line. The line's `from` is the status the operator saw; a step
+    /// that did not apply (n/a, recorded as pending) keeps it when checks are recorded, as
+    /// the line's `to` says, so the state and the journal never disagree.
+    pub fn apply_entry(&mut self, entry: &super::journal::Entry) {
+        if let (Action::Checked { step, results }, Some(Status::NotApplicable)) =
+            (&entry.action, entry.from)
+        {
+            let rec = self.record_mut(step);
+            for r in results {
+                rec.checks.retain(|old| old.name != r.name);
+                rec.checks.push(r.clone());
+            }
+            return;
+        }
+        self.apply(&entry.action, &entry.actor);
     }
 
     fn record_mut(&mut self, step: &str) -> &mut StepRecord {

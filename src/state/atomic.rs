@@ -2,7 +2,7 @@
 //! disk, rename it over the target, then flush the folder. A reader sees the old file or
 //! the new one, never a mix, however the writer dies.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -45,13 +45,12 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    File::open(dir)?.sync_all()
+    fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(not(unix))]
 fn sync_dir(_path: &Path) -> std::io::Result<()> {
     // LIMITATION: Windows cannot open a folder as a file without extra flags; the rename
     // itself (MoveFileEx with REPLACE_EXISTING) is what makes the swap atomic there.
-    let _ = File::open;
     Ok(())
 }

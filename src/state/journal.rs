@@ -9,8 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::action::{Action, Actor};
 use super::Status;
+use super::action::{Action, Actor};
 use crate::error::{Error, Result};
 
 /// The `prev` of the first line.
@@ -50,8 +50,7 @@ pub struct Break {
 
 /// Hex SHA-256 of a line's bytes.
 pub fn hash(line: &str) -> String {
-    let digest = Sha256::digest(line.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::lower(&Sha256::digest(line.as_bytes()))
 }
 
 /// Reads and verifies the journal; a missing file is an empty journal.
@@ -72,7 +71,10 @@ pub fn parse(text: &str) -> std::result::Result<Journal, Break> {
     for (i, line) in lines.iter().enumerate() {
         let number = i + 1;
         if !complete && number == lines.len() {
-            return Err(Break { line: number, reason: "the last line is cut short (a write was interrupted)".into() });
+            return Err(Break {
+                line: number,
+                reason: "the last line is cut short (a write was interrupted)".into(),
+            });
         }
         let entry: Entry = serde_json::from_str(line)
             .map_err(|e| Break { line: number, reason: format!("not a journal entry: {e}") })?;
@@ -90,7 +92,10 @@ pub fn parse(text: &str) -> std::result::Result<Journal, Break> {
             return Err(Break { line: number, reason });
         }
         if entry.seq != number as u64 {
-            return Err(Break { line: number, reason: format!("its sequence number is {}, expected {number}", entry.seq) });
+            return Err(Break {
+                line: number,
+                reason: format!("its sequence number is {}, expected {number}", entry.seq),
+            });
         }
         journal.head = hash(line);
         journal.entries.push(entry);
@@ -100,8 +105,10 @@ pub fn parse(text: &str) -> std::result::Result<Journal, Break> {
 
 /// Appends one entry and flushes it to disk; returns the new head hash.
 pub fn append(path: &Path, entry: &Entry) -> Result<String> {
-    let line = serde_json::to_string(entry).map_err(|e| Error::Invalid(format!("journal entry: {e}")))?;
-    let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
+    let line =
+        serde_json::to_string(entry).map_err(|e| Error::Invalid(format!("journal entry: {e}")))?;
+    let mut file =
+        OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
     file.write_all(format!("{line}\n").as_bytes()).map_err(|e| Error::io(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))?;
     Ok(hash(&line))

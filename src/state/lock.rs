@@ -51,7 +51,8 @@ impl Lock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = read_holder(&who).map_or_else(|| "another process".to_string(), |h| h.to_string());
+                let holder = read_holder(&who)
+                    .map_or_else(|| "another process".to_string(), |h| h.to_string());
                 return Err(Error::Locked { path: state.to_path_buf(), holder });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),

@@ -144,7 +144,9 @@ pub struct Paths {
 impl Paths {
     /// Derives every sibling path from the state file's path.
     pub fn new(state: &Path) -> Self {
-        let stem = state.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "mfa-rollout".into());
+        let stem = state
+            .file_stem()
+            .map_or_else(|| "mfa-rollout".into(), |s| s.to_string_lossy().into_owned());
         Self {
             state: state.to_path_buf(),
             backup: lock::sibling(state, ".bak"),
@@ -159,7 +161,9 @@ impl State {
     pub fn load(path: &Path) -> Result<Self> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoState(path.to_path_buf())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoState(path.to_path_buf()));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 return Err(Error::StateCorrupt {
                     path: path.to_path_buf(),
@@ -174,22 +178,38 @@ impl State {
 
     /// Parses state text; errors name the line.
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
-        let corrupt = |line: usize, message: String| Error::StateCorrupt { path: path.to_path_buf(), line, message };
-        let table: toml::Table = toml::from_str(text)
-            .map_err(|e| corrupt(e.span().map_or(1, |s| line_of(text, s.start)), e.message().to_string()))?;
+        let corrupt = |line: usize, message: String| Error::StateCorrupt {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            corrupt(e.span().map_or(1, |s| line_of(text, s.start)), e.message().to_string())
+        })?;
         let schema = table.get("schema").and_then(toml::Value::as_integer);
         match schema {
             Some(v) if v == i64::from(SCHEMA) => {}
             Some(v) if v > i64::from(SCHEMA) => {
                 return Err(corrupt(
                     line_of(text, text.find("schema").unwrap_or(0)),
-                    format!("schema {v} was written by a newer mfa-rollout (this one reads schema {SCHEMA}); upgrade mfa-rollout"),
+                    format!(
+                        "schema {v} was written by a newer mfa-rollout (this one reads schema {SCHEMA}); upgrade mfa-rollout"
+                    ),
                 ));
             }
-            Some(v) => return Err(corrupt(1, format!("schema {v} is not one this build can migrate"))),
-            None => return Err(corrupt(1, "no `schema = N` line; this is not an mfa-rollout state file".into())),
+            Some(v) => {
+                return Err(corrupt(1, format!("schema {v} is not one this build can migrate")));
+            }
+            None => {
+                return Err(corrupt(
+                    1,
+                    "no `schema = N` line; this is not an mfa-rollout state file".into(),
+                ));
+            }
         }
-        toml::from_str(text).map_err(|e| corrupt(e.span().map_or(1, |s| line_of(text, s.start)), e.message().to_string()))
+        toml::from_str(text).map_err(|e| {
+            corrupt(e.span().map_or(1, |s| line_of(text, s.start)), e.message().to_string())
+        })
     }
 
     /// Serializes the state.

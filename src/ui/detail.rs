@@ -47,13 +47,17 @@ impl Detail {
             .iter()
             .map(|name| {
                 let def = rollout.runbook.var(name);
-                let value = rollout.value(name).map_or_else(|| "not set".to_string(), |v| v.display());
+                let value =
+                    rollout.value(name).map_or_else(|| "not set".to_string(), |v| v.display());
                 let desc = def.map(|d| d.description.clone()).unwrap_or_default();
                 (name.clone(), value, rollout.value_origin(name).to_string(), desc)
             })
             .collect();
-        let commands =
-            step.commands.iter().map(|c| (rollout.render(&c.title, host), rollout.render(&c.code, host))).collect();
+        let commands = step
+            .commands
+            .iter()
+            .map(|c| (rollout.render(&c.title, host), rollout.render(&c.code, host)))
+            .collect();
         let checks = rollout
             .plan_checks(inst)
             .into_iter()
@@ -123,7 +127,11 @@ impl Detail {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{} — {}", self.key, self.title);
-        let _ = writeln!(out, "Phase: {}   Runs on: {}   Status: {}", self.phase, self.role, self.status);
+        let _ = writeln!(
+            out,
+            "Phase: {}   Runs on: {}   Status: {}",
+            self.phase, self.role, self.status
+        );
         for line in &self.record {
             let _ = writeln!(out, "  {line}");
         }
@@ -153,7 +161,13 @@ impl Detail {
                         let _ = writeln!(out, "  {name}: not run yet");
                     }
                     Some(r) => {
-                        let _ = writeln!(out, "  {name}: {} — {} ({})", r.outcome.as_str(), r.summary, r.at);
+                        let _ = writeln!(
+                            out,
+                            "  {name}: {} — {} ({})",
+                            r.outcome.as_str(),
+                            r.summary,
+                            r.at
+                        );
                         if !r.hint.is_empty() {
                             let _ = writeln!(out, "    hint: {}", r.hint);
                         }
@@ -184,7 +198,11 @@ impl Detail {
 /// are labelled "Note".
 pub fn split_note(note: &str) -> (&str, &str) {
     match note.split_once(": ") {
-        Some((label, text)) if !label.is_empty() && label.len() <= 12 && label.chars().all(char::is_alphabetic) => (label, text),
+        Some((label, text))
+            if !label.is_empty() && label.len() <= 12 && label.chars().all(char::is_alphabetic) =>
+        {
+            (label, text)
+        }
         _ => ("Note", note),
     }
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use inquire::error::InquireError;
 use inquire::{Select, Text};
 
-use crate::checks::{self, CheckResult, RunOptions};
+use crate::Rollout;
+use crate::checks::{self, RunOptions};
 use crate::engine::Instance;
 use crate::error::{Error, Result};
 use crate::ui::detail::Detail;
-use crate::Rollout;
 
 const ATTEST: &str = "Attest this step is done";
 const START: &str = "Mark it in progress";
@@ -34,7 +34,11 @@ pub fn run(mut rollout: Rollout) -> Result<u8> {
         println!("notice: {n}");
     }
     if !rollout.state.ui.welcomed {
-        println!("{}\n\n{}\n", rollout.runbook.about.title, rollout.runbook.about.welcome.trim_end());
+        println!(
+            "{}\n\n{}\n",
+            rollout.runbook.about.title,
+            rollout.runbook.about.welcome.trim_end()
+        );
         rollout.mark_welcomed();
     }
     println!("log: {}", rollout.paths.log.display());
@@ -51,7 +55,9 @@ pub fn run(mut rollout: Rollout) -> Result<u8> {
             options.push(CHECK);
         }
         options.extend([SKIP, RESET, SET, NEXT, GOTO, REPEAT, QUIT]);
-        let Some(choice) = ask(Select::new(&format!("{} — what now?", current.key), options).prompt())? else {
+        let Some(choice) =
+            ask(Select::new(&format!("{} — what now?", current.key), options).prompt())?
+        else {
             break;
         };
         match choice {
@@ -134,7 +140,9 @@ fn print_progress(rollout: &Rollout) {
 fn advance(rollout: &mut Rollout, current: &mut Instance) {
     match rollout.next_open() {
         Some(next) => *current = next,
-        None => println!("every step is closed; export the record with `mfa-rollout export --format md -o record.md`"),
+        None => println!(
+            "every step is closed; export the record with `mfa-rollout export --format md -o record.md`"
+        ),
     }
 }
 
@@ -149,7 +157,10 @@ fn attest(rollout: &mut Rollout, inst: &Instance) -> Result<bool> {
             .cloned()
             .or_else(|| rec.checks.iter().find_map(|c| c.evidence.get(&f.key).cloned()))
             .unwrap_or_default();
-        let Some(value) = ask(Text::new(&format!("{} (empty = not recorded):", f.label)).with_initial_value(&found).prompt())? else {
+        let Some(value) = ask(Text::new(&format!("{} (empty = not recorded):", f.label))
+            .with_initial_value(&found)
+            .prompt())?
+        else {
             return Ok(false);
         };
         if !value.trim().is_empty() {
@@ -163,14 +174,15 @@ fn attest(rollout: &mut Rollout, inst: &Instance) -> Result<bool> {
 fn run_checks(rollout: &mut Rollout, inst: &Instance) -> Result<()> {
     let planned = rollout.plan_checks(inst);
     println!("running {} check(s)…", planned.len());
-    let opts = RunOptions { renewal_lead_days: rollout.renewal_lead_days(), ..RunOptions::default() };
-    let on_done: Arc<dyn Fn(usize, &CheckResult) + Send + Sync> = Arc::new(|_, r| {
+    let opts =
+        RunOptions { renewal_lead_days: rollout.renewal_lead_days(), ..RunOptions::default() };
+    let on_done: checks::OnDone = Arc::new(|_, r| {
         println!("  {}: {} — {}", r.name, r.outcome.as_str(), r.summary);
         if !r.hint.is_empty() {
             println!("    hint: {}", r.hint);
         }
     });
-    let results = checks::run_all(planned, &opts, on_done)?;
+    let results = checks::run_all(planned, &opts, &on_done)?;
     report(rollout.record_checks(&inst.key, results), &inst.key, "results recorded");
     Ok(())
 }
@@ -188,13 +200,21 @@ fn set_value(rollout: &mut Rollout, inst: &Instance) -> Result<()> {
         return Ok(());
     }
     let Some(name) = ask(Select::new("Which value?", names).prompt())? else { return Ok(()) };
-    let current = rollout.state.values.get(&name).map(crate::runbook::Value::display).unwrap_or_default();
+    let current =
+        rollout.state.values.get(&name).map(crate::runbook::Value::display).unwrap_or_default();
     let help = rollout.runbook.var(&name).map(|d| d.description.clone()).unwrap_or_default();
-    let Some(text) = ask(Text::new(&format!("{name}:")).with_help_message(&help).with_initial_value(&current).prompt())? else {
+    let Some(text) = ask(Text::new(&format!("{name}:"))
+        .with_help_message(&help)
+        .with_initial_value(&current)
+        .prompt())?
+    else {
         return Ok(());
     };
     match rollout.set(&[(name.clone(), text)]) {
-        Ok(()) => println!("{name} = {}", rollout.value(&name).map_or_else(|| "(not set)".into(), |v| v.display())),
+        Ok(()) => println!(
+            "{name} = {}",
+            rollout.value(&name).map_or_else(|| "(not set)".into(), |v| v.display())
+        ),
         Err(e) => println!("not set: {e}"),
     }
     Ok(())
@@ -202,11 +222,12 @@ fn set_value(rollout: &mut Rollout, inst: &Instance) -> Result<()> {
 
 fn pick_step(rollout: &Rollout) -> Result<Option<Instance>> {
     let all = rollout.instances();
-    let labels: Vec<String> = all
-        .iter()
-        .map(|i| format!("{:<12} {}", rollout.status(i).as_str(), i.key))
-        .collect();
-    let Some(choice) = ask(Select::new("Which step? (type to filter)", labels.clone()).with_page_size(15).prompt())? else {
+    let labels: Vec<String> =
+        all.iter().map(|i| format!("{:<12} {}", rollout.status(i).as_str(), i.key)).collect();
+    let Some(choice) = ask(Select::new("Which step? (type to filter)", labels.clone())
+        .with_page_size(15)
+        .prompt())?
+    else {
         return Ok(None);
     };
     Ok(labels.iter().position(|l| *l == choice).map(|i| all[i].clone()))

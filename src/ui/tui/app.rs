@@ -46,11 +46,20 @@ pub enum PromptKind {
 pub enum Popup {
     Welcome,
     Help,
-    Prompt { kind: PromptKind, input: String, cursor: usize },
+    Prompt {
+        kind: PromptKind,
+        input: String,
+        cursor: usize,
+    },
     /// Pick a variable to edit (names), with the selected row.
-    Vars { names: Vec<String>, selected: usize },
+    Vars {
+        names: Vec<String>,
+        selected: usize,
+    },
     /// Pick a command to copy.
-    Copy { selected: usize },
+    Copy {
+        selected: usize,
+    },
     ConfirmReset,
 }
 
@@ -111,7 +120,11 @@ impl App {
             app.jump_to(&inst.key);
         }
         let notices = app.rollout.notices.join("; ");
-        app.message = if notices.is_empty() { format!("log: {}", app.rollout.paths.log.display()) } else { notices };
+        app.message = if notices.is_empty() {
+            format!("log: {}", app.rollout.paths.log.display())
+        } else {
+            notices
+        };
         app
     }
 
@@ -140,7 +153,8 @@ impl App {
             Event::Key(_) | Event::Resize => Vec::new(),
             Event::CheckDone(_, result) => {
                 self.batch.0 += 1;
-                self.message = format!("{}: {} — {}", result.name, result.outcome.as_str(), result.summary);
+                self.message =
+                    format!("{}: {} — {}", result.name, result.outcome.as_str(), result.summary);
                 Vec::new()
             }
             Event::ChecksFinished(by_step) => {
@@ -148,7 +162,10 @@ impl App {
                 let mut total = 0;
                 for (step, results) in by_step {
                     total += results.len();
-                    failed += results.iter().filter(|r| r.outcome >= crate::checks::Outcome::Fail).count();
+                    failed += results
+                        .iter()
+                        .filter(|r| r.outcome >= crate::checks::Outcome::Fail)
+                        .count();
                     if let Err(e) = self.rollout.record_checks(&step, results) {
                         self.message = format!("could not record the results: {e}");
                     }
@@ -160,7 +177,9 @@ impl App {
                 self.message = if failed == 0 {
                     format!("{total} check(s) finished, none failed")
                 } else {
-                    format!("{total} check(s) finished, {failed} failed or could not tell — see the detail pane")
+                    format!(
+                        "{total} check(s) finished, {failed} failed or could not tell — see the detail pane"
+                    )
                 };
                 Vec::new()
             }
@@ -179,7 +198,9 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c' | 'q')) {
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(key.code, KeyCode::Char('c' | 'q'))
+        {
             self.leave();
             return Vec::new();
         }
@@ -208,7 +229,7 @@ impl App {
             KeyCode::Home | KeyCode::Char('g') => self.scroll = 0,
             KeyCode::Char('n') => self.next_open(),
             KeyCode::Char('a') => self.begin_attest(),
-            KeyCode::Char('w') => self.op(|r, k| r.start(k), "in progress"),
+            KeyCode::Char('w') => self.op(crate::engine::Rollout::start, "in progress"),
             KeyCode::Char('s') => self.prompt(PromptKind::SkipReason, String::new()),
             KeyCode::Char('r') => self.popup = Some(Popup::ConfirmReset),
             KeyCode::Char('/') => {
@@ -238,7 +259,11 @@ impl App {
                 self.scroll = 0;
             }
             Focus::Detail => {
-                self.scroll = if delta < 0 { self.scroll.saturating_sub(1) } else { self.scroll.saturating_add(1) };
+                self.scroll = if delta < 0 {
+                    self.scroll.saturating_sub(1)
+                } else {
+                    self.scroll.saturating_add(1)
+                };
             }
         }
     }
@@ -277,7 +302,10 @@ impl App {
         let Some(inst) = self.current() else { return };
         self.attest_evidence.clear();
         if self.rollout.step_of(&inst).evidence.is_empty() {
-            self.prompt(PromptKind::AttestNote, self.rollout.record(&inst.key).note.unwrap_or_default());
+            self.prompt(
+                PromptKind::AttestNote,
+                self.rollout.record(&inst.key).note.unwrap_or_default(),
+            );
         } else {
             let initial = self.evidence_default(&inst, 0);
             self.prompt(PromptKind::Evidence(0), initial);
@@ -307,7 +335,13 @@ impl App {
             .cloned()
             .collect();
         let names = if names.is_empty() {
-            self.rollout.runbook.variables.iter().filter(|d| d.derived.is_none()).map(|d| d.name.clone()).collect()
+            self.rollout
+                .runbook
+                .variables
+                .iter()
+                .filter(|d| d.derived.is_none())
+                .map(|d| d.name.clone())
+                .collect()
         } else {
             names
         };
@@ -344,15 +378,16 @@ impl App {
 
     fn check_current(&mut self) -> Vec<Request> {
         let Some(inst) = self.current() else { return Vec::new() };
-        self.start_checks(vec![inst])
+        self.start_checks(&[inst])
     }
 
     fn check_phase(&mut self) -> Vec<Request> {
-        let list: Vec<Instance> = self.phase_steps().into_iter().filter(|i| self.rollout.applies(i)).collect();
-        self.start_checks(list)
+        let list: Vec<Instance> =
+            self.phase_steps().into_iter().filter(|i| self.rollout.applies(i)).collect();
+        self.start_checks(&list)
     }
 
-    fn start_checks(&mut self, list: Vec<Instance>) -> Vec<Request> {
+    fn start_checks(&mut self, list: &[Instance]) -> Vec<Request> {
         if !self.running.is_empty() {
             self.message = "checks are already running; wait for them to finish".into();
             return Vec::new();
@@ -376,7 +411,7 @@ impl App {
             }
             Popup::ConfirmReset => {
                 if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-                    self.op(|r, k| r.reset(k), "reset to pending");
+                    self.op(crate::engine::Rollout::reset, "reset to pending");
                 } else {
                     self.message = "reset cancelled".into();
                 }
@@ -385,8 +420,12 @@ impl App {
             Popup::Copy { selected } => {
                 let n = self.current().map_or(0, |i| self.rollout.step_of(&i).commands.len());
                 match key.code {
-                    KeyCode::Up | KeyCode::Char('k') => self.popup = Some(Popup::Copy { selected: step_index(selected, -1, n) }),
-                    KeyCode::Down | KeyCode::Char('j') => self.popup = Some(Popup::Copy { selected: step_index(selected, 1, n) }),
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.popup = Some(Popup::Copy { selected: step_index(selected, -1, n) });
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.popup = Some(Popup::Copy { selected: step_index(selected, 1, n) });
+                    }
                     KeyCode::Enter => return self.copy(selected),
                     KeyCode::Char(c) if c.is_ascii_digit() => {
                         let i = (c as usize).saturating_sub('1' as usize);
@@ -403,13 +442,29 @@ impl App {
             Popup::Vars { names, selected } => {
                 let n = names.len();
                 match key.code {
-                    KeyCode::Up | KeyCode::Char('k') => self.popup = Some(Popup::Vars { names, selected: step_index(selected, -1, n) }),
-                    KeyCode::Down | KeyCode::Char('j') => self.popup = Some(Popup::Vars { names, selected: step_index(selected, 1, n) }),
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.popup =
+                            Some(Popup::Vars { names, selected: step_index(selected, -1, n) });
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.popup =
+                            Some(Popup::Vars { names, selected: step_index(selected, 1, n) });
+                    }
                     KeyCode::Enter => {
                         if let Some(name) = names.get(selected) {
-                            let current = self.rollout.state.values.get(name).map(crate::runbook::Value::display).unwrap_or_default();
+                            let current = self
+                                .rollout
+                                .state
+                                .values
+                                .get(name)
+                                .map(crate::runbook::Value::display)
+                                .unwrap_or_default();
                             let cursor = current.chars().count();
-                            self.popup = Some(Popup::Prompt { kind: PromptKind::SetValue(name.clone()), input: current, cursor });
+                            self.popup = Some(Popup::Prompt {
+                                kind: PromptKind::SetValue(name.clone()),
+                                input: current,
+                                cursor,
+                            });
                         }
                     }
                     KeyCode::Esc => {}
@@ -420,7 +475,8 @@ impl App {
             Popup::Prompt { kind, mut input, mut cursor } => {
                 if kind == PromptKind::Search && matches!(key.code, KeyCode::Up | KeyCode::Down) {
                     let n = self.matches.len();
-                    self.match_row = step_index(self.match_row, if key.code == KeyCode::Up { -1 } else { 1 }, n);
+                    self.match_row =
+                        step_index(self.match_row, if key.code == KeyCode::Up { -1 } else { 1 }, n);
                     self.popup = Some(Popup::Prompt { kind, input, cursor });
                     return Vec::new();
                 }
@@ -453,7 +509,8 @@ impl App {
                 .instances()
                 .into_iter()
                 .filter(|i| {
-                    let title = self.rollout.render(&self.rollout.step_of(i).title, i.host.as_deref());
+                    let title =
+                        self.rollout.render(&self.rollout.step_of(i).title, i.host.as_deref());
                     i.key.to_lowercase().contains(&needle) || title.to_lowercase().contains(&needle)
                 })
                 .map(|i| i.key)
@@ -475,7 +532,10 @@ impl App {
                     let initial = self.evidence_default(&inst, index + 1);
                     self.prompt(PromptKind::Evidence(index + 1), initial);
                 } else {
-                    self.prompt(PromptKind::AttestNote, self.rollout.record(&inst.key).note.unwrap_or_default());
+                    self.prompt(
+                        PromptKind::AttestNote,
+                        self.rollout.record(&inst.key).note.unwrap_or_default(),
+                    );
                 }
             }
             PromptKind::AttestNote => {
@@ -492,7 +552,10 @@ impl App {
             }
             PromptKind::SetValue(name) => match self.rollout.set(&[(name.clone(), input)]) {
                 Ok(()) => {
-                    let v = self.rollout.value(&name).map_or_else(|| "(not set)".into(), |v| v.display());
+                    let v = self
+                        .rollout
+                        .value(&name)
+                        .map_or_else(|| "(not set)".into(), |v| v.display());
                     self.message = format!("{name} = {v}");
                     let steps = self.phase_steps().len();
                     self.row = self.row.min(steps.saturating_sub(1));

@@ -16,9 +16,9 @@ use crossterm::{execute, terminal};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
+use crate::Rollout;
 use crate::checks::{self, CheckResult, Planned, RunOptions};
 use crate::error::{Error, Result};
-use crate::Rollout;
 use app::{App, Event, Request};
 
 /// Restores the terminal when dropped.
@@ -46,7 +46,9 @@ fn restore() {
 
 /// Runs the wizard until the operator quits.
 pub fn run(rollout: Rollout, color: bool) -> Result<u8> {
-    let term_err = |e: std::io::Error| Error::Invalid(format!("cannot drive this terminal: {e}; try `mfa-rollout --plain`"));
+    let term_err = |e: std::io::Error| {
+        Error::Invalid(format!("cannot drive this terminal: {e}; try `mfa-rollout --plain`"))
+    };
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
@@ -94,7 +96,9 @@ fn event_loop(
         };
         for request in app.handle(event) {
             match request {
-                Request::RunChecks(planned) => spawn_checks(planned, check_options(app), tx.clone()),
+                Request::RunChecks(planned) => {
+                    spawn_checks(planned, check_options(app), tx.clone());
+                }
                 Request::Copy(text) => copy_osc52(&text)?,
             }
         }
@@ -125,7 +129,9 @@ fn spawn_input(tx: Sender<Event>) {
 #[cfg(unix)]
 fn watch_signals(tx: &Sender<Event>) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else { return };
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+        return;
+    };
     let tx = tx.clone();
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
@@ -144,10 +150,10 @@ fn spawn_checks(planned: Vec<Planned>, opts: RunOptions, tx: Sender<Event>) {
     std::thread::spawn(move || {
         let steps: Vec<String> = planned.iter().map(|p| p.step.clone()).collect();
         let progress = tx.clone();
-        let on_done: Arc<dyn Fn(usize, &CheckResult) + Send + Sync> = Arc::new(move |i, r| {
+        let on_done: checks::OnDone = Arc::new(move |i, r| {
             let _ = progress.send(Event::CheckDone(i, Box::new(r.clone())));
         });
-        let results = checks::run_all(planned, &opts, on_done).unwrap_or_default();
+        let results = checks::run_all(planned, &opts, &on_done).unwrap_or_default();
         let mut by_step: Vec<(String, Vec<CheckResult>)> = Vec::new();
         for (step, r) in steps.into_iter().zip(results) {
             match by_step.iter_mut().find(|(s, _)| *s == step) {

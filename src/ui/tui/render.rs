@@ -69,7 +69,7 @@ impl Theme {
             self.fg(Color::DarkGray)
         }
     }
-    fn selected(&self) -> Style {
+    fn selected() -> Style {
         Style::default().add_modifier(Modifier::REVERSED)
     }
 }
@@ -87,12 +87,19 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         return;
     }
 
-    let [header, body, status, footer] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(10), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(10),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     let left_width = (area.width / 3).clamp(30, 44);
-    let [left, right] = Layout::horizontal([Constraint::Length(left_width), Constraint::Min(40)]).areas(body);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(40)]).areas(body);
     let phase_rows = u16::try_from(app.rollout.runbook.phases.len()).unwrap_or(7) + 2;
-    let [phases, steps] = Layout::vertical([Constraint::Length(phase_rows), Constraint::Min(5)]).areas(left);
+    let [phases, steps] =
+        Layout::vertical([Constraint::Length(phase_rows), Constraint::Min(5)]).areas(left);
 
     draw_header(frame, header, app, &theme);
     draw_phases(frame, phases, app, &theme);
@@ -112,9 +119,20 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let domain = app.rollout.value("domain").map(|v| v.display()).unwrap_or_default();
     let line = Line::from(vec![
         Span::styled(" mfa-rollout ", theme.heading()),
-        Span::raw(format!("{domain} · {} profile · {closed}/{total} steps closed", app.rollout.state.profile)),
+        Span::raw(format!(
+            "{domain} · {} profile · {closed}/{total} steps closed",
+            app.rollout.state.profile
+        )),
         Span::styled(
-            format!(" · {}", app.rollout.paths.state.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+            format!(
+                " · {}",
+                app.rollout
+                    .paths
+                    .state
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ),
             theme.fg(Color::DarkGray),
         ),
     ]);
@@ -146,11 +164,17 @@ fn draw_phases(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             };
             let count = format!("{}/{}", pr.closed, pr.total);
             let name_width = inner.saturating_sub(count.len() + 3);
-            Line::from(vec![mark, Span::raw(format!(" {:<name_width$} {count}", clip(&p.id, name_width)))]).into()
+            Line::from(vec![
+                mark,
+                Span::raw(format!(" {:<name_width$} {count}", clip(&p.id, name_width))),
+            ])
+            .into()
         })
         .collect();
     let mut state = ListState::default().with_selected(Some(app.phase));
-    let list = List::new(items).block(block(" Phases ", app.focus == Focus::Phases, theme)).highlight_style(theme.selected());
+    let list = List::new(items)
+        .block(block(" Phases ", app.focus == Focus::Phases, theme))
+        .highlight_style(Theme::selected());
     frame.render_stateful_widget(list, area, &mut state);
 }
 
@@ -161,15 +185,28 @@ fn draw_steps(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|i| {
             let s = app.rollout.status(i);
-            let g = if app.running.contains(&i.key) { SPINNER[app.spinner % SPINNER.len()] } else { glyph(s) };
+            let g = if app.running.contains(&i.key) {
+                SPINNER[app.spinner % SPINNER.len()]
+            } else {
+                glyph(s)
+            };
             let title = app.rollout.render(&app.rollout.step_of(i).title, i.host.as_deref());
-            let label = i.host.as_ref().map_or(title.clone(), |h| format!("{title} — {}", h.split('.').next().unwrap_or(h)));
-            Line::from(vec![Span::styled(g.to_string(), theme.status(s)), Span::raw(format!(" {}", clip(&label, inner)))]).into()
+            let label = i.host.as_ref().map_or(title.clone(), |h| {
+                format!("{title} — {}", h.split('.').next().unwrap_or(h))
+            });
+            Line::from(vec![
+                Span::styled(g.to_string(), theme.status(s)),
+                Span::raw(format!(" {}", clip(&label, inner))),
+            ])
+            .into()
         })
         .collect();
     let title = format!(" {} ", app.rollout.runbook.phases[app.phase].title);
-    let mut state = ListState::default().with_selected(Some(app.row.min(steps.len().saturating_sub(1))));
-    let list = List::new(items).block(block(&title, app.focus == Focus::Steps, theme)).highlight_style(theme.selected());
+    let mut state =
+        ListState::default().with_selected(Some(app.row.min(steps.len().saturating_sub(1))));
+    let list = List::new(items)
+        .block(block(&title, app.focus == Focus::Steps, theme))
+        .highlight_style(Theme::selected());
     frame.render_stateful_widget(list, area, &mut state);
 }
 
@@ -196,7 +233,10 @@ pub fn detail_lines(app: &App, theme_color: bool) -> Vec<Line<'static>> {
     out.push(Line::from(vec![Span::styled("Why: ", theme.heading()), Span::raw(d.why.clone())]));
     for n in &d.notes {
         let (label, text) = crate::ui::detail::split_note(n);
-        out.push(Line::from(vec![Span::styled(format!("{label}: "), theme.fg(Color::Yellow)), Span::raw(text.to_string())]));
+        out.push(Line::from(vec![
+            Span::styled(format!("{label}: "), theme.fg(Color::Yellow)),
+            Span::raw(text.to_string()),
+        ]));
     }
     out.push(Line::default());
     for line in reflow(&d.instructions) {
@@ -229,16 +269,28 @@ pub fn detail_lines(app: &App, theme_color: bool) -> Vec<Line<'static>> {
                 None => out.push(Line::from(format!("  {name}: not run yet"))),
                 Some(r) => {
                     out.push(Line::from(vec![
-                        Span::styled(format!("  {} ", r.outcome.as_str().to_uppercase()), theme.outcome(r.outcome).add_modifier(Modifier::BOLD)),
+                        Span::styled(
+                            format!("  {} ", r.outcome.as_str().to_uppercase()),
+                            theme.outcome(r.outcome).add_modifier(Modifier::BOLD),
+                        ),
                         Span::raw(format!("{name}: {}", r.summary)),
                     ]));
                     if !r.hint.is_empty() {
-                        out.push(Line::from(Span::styled(format!("    hint: {}", r.hint), theme.fg(Color::Yellow))));
+                        out.push(Line::from(Span::styled(
+                            format!("    hint: {}", r.hint),
+                            theme.fg(Color::Yellow),
+                        )));
                     }
                     for (k, v) in &r.evidence {
-                        out.push(Line::from(Span::styled(format!("    {k}: {v}"), theme.fg(Color::DarkGray))));
+                        out.push(Line::from(Span::styled(
+                            format!("    {k}: {v}"),
+                            theme.fg(Color::DarkGray),
+                        )));
                     }
-                    out.push(Line::from(Span::styled(format!("    checked {}", r.at), theme.fg(Color::DarkGray))));
+                    out.push(Line::from(Span::styled(
+                        format!("    checked {}", r.at),
+                        theme.fg(Color::DarkGray),
+                    )));
                 }
             }
         }
@@ -254,7 +306,10 @@ pub fn detail_lines(app: &App, theme_color: bool) -> Vec<Line<'static>> {
         out.push(Line::default());
         out.push(h("Review"));
         for (item, how) in &d.review {
-            out.push(Line::from(vec![Span::raw(format!("  • {item} ")), Span::styled(format!("[{how}]"), theme.fg(Color::DarkGray))]));
+            out.push(Line::from(vec![
+                Span::raw(format!("  • {item} ")),
+                Span::styled(format!("[{how}]"), theme.fg(Color::DarkGray)),
+            ]));
         }
     }
     out
@@ -280,7 +335,9 @@ pub fn reflow(text: &str) -> Vec<String> {
             || trimmed.starts_with("- ")
             || trimmed.starts_with("* ")
             || trimmed.starts_with('>')
-            || trimmed.split_once(". ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            || trimmed
+                .split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
             || raw.starts_with("    ");
         match out.last_mut() {
             Some(last) if joinable && !starts_block => {
@@ -295,7 +352,11 @@ pub fn reflow(text: &str) -> Vec<String> {
 }
 
 fn markdown_line(line: &str, theme: &Theme) -> Line<'static> {
-    if let Some(head) = line.strip_prefix("### ").or_else(|| line.strip_prefix("## ")).or_else(|| line.strip_prefix("# ")) {
+    if let Some(head) = line
+        .strip_prefix("### ")
+        .or_else(|| line.strip_prefix("## "))
+        .or_else(|| line.strip_prefix("# "))
+    {
         return Line::from(Span::styled(head.to_string(), theme.heading()));
     }
     let mut spans = Vec::new();
@@ -321,7 +382,11 @@ fn markdown_line(line: &str, theme: &Theme) -> Line<'static> {
             chars.next();
             flush(&mut buf, &mut spans, bold, code);
             bold = !bold;
-        } else if c == '*' && !code && (chars.peek().is_some_and(|n| !n.is_whitespace()) || buf.ends_with(|p: char| !p.is_whitespace())) {
+        } else if c == '*'
+            && !code
+            && (chars.peek().is_some_and(|n| !n.is_whitespace())
+                || buf.ends_with(|p: char| !p.is_whitespace()))
+        {
             // Single-star emphasis: the marker is dropped, the text kept.
         } else if c == '`' {
             flush(&mut buf, &mut spans, bold, code);
@@ -347,7 +412,12 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let mut spans = Vec::new();
     if !app.running.is_empty() {
         spans.push(Span::styled(
-            format!(" {} checking {}/{} ", SPINNER[app.spinner % SPINNER.len()], app.batch.0, app.batch.1),
+            format!(
+                " {} checking {}/{} ",
+                SPINNER[app.spinner % SPINNER.len()],
+                app.batch.0,
+                app.batch.1
+            ),
             theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ));
     }
@@ -378,7 +448,10 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
             break;
         }
         width += len;
-        spans.push(Span::styled(format!(" {key}"), theme.fg(Color::Yellow).add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(
+            format!(" {key}"),
+            theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        ));
         spans.push(Span::raw(format!(" {what} ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -406,40 +479,66 @@ pub const HELP: &[(&str, &str)] = &[
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width.saturating_sub(2));
     let h = height.min(area.height.saturating_sub(2));
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 fn draw_popup(frame: &mut Frame<'_>, area: Rect, app: &App, popup: &Popup, theme: &Theme) {
     match popup {
         Popup::Welcome => {
             let about = &app.rollout.runbook.about;
-            let mut lines: Vec<Line<'static>> = reflow(&about.welcome).iter().map(|l| markdown_line(l, theme)).collect();
+            let mut lines: Vec<Line<'static>> =
+                reflow(&about.welcome).iter().map(|l| markdown_line(l, theme)).collect();
             lines.push(Line::default());
             lines.push(Line::from(Span::styled("Press any key to start.", theme.heading())));
             let rect = centered(area, 76, 20);
             frame.render_widget(Clear, rect);
             let title = format!(" {} ", about.title);
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(&title, true, theme)), rect);
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(&title, true, theme)),
+                rect,
+            );
         }
         Popup::Help => {
             let mut lines: Vec<Line<'static>> = HELP
                 .iter()
-                .map(|(k, d)| Line::from(vec![Span::styled(format!("{k:<18}"), theme.fg(Color::Yellow)), Span::raw((*d).to_string())]))
+                .map(|(k, d)| {
+                    Line::from(vec![
+                        Span::styled(format!("{k:<18}"), theme.fg(Color::Yellow)),
+                        Span::raw((*d).to_string()),
+                    ])
+                })
                 .collect();
             lines.push(Line::default());
-            lines.push(Line::from("Status: ○ pending ◐ in progress ● done ✔ verified ✘ failed ↷ skipped – n/a"));
+            lines.push(Line::from(
+                "Status: ○ pending ◐ in progress ● done ✔ verified ✘ failed ↷ skipped – n/a",
+            ));
             lines.push(Line::from(format!("Log: {}", app.rollout.paths.log.display())));
             lines.push(Line::from(Span::styled("Press any key to close.", theme.heading())));
             let rect = centered(area, 78, 22);
             frame.render_widget(Clear, rect);
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(" Keys ", true, theme)), rect);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(block(" Keys ", true, theme)),
+                rect,
+            );
         }
         Popup::ConfirmReset => {
             let key = app.current().map(|i| i.key).unwrap_or_default();
             let rect = centered(area, 60, 5);
             frame.render_widget(Clear, rect);
-            let text = format!("Put {key} back to pending?\nEvidence and check results are kept.  y = yes, any other key = no");
-            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block(" Reset ", true, theme)), rect);
+            let text = format!(
+                "Put {key} back to pending?\nEvidence and check results are kept.  y = yes, any other key = no"
+            );
+            frame.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: true }).block(block(" Reset ", true, theme)),
+                rect,
+            );
         }
         Popup::Copy { selected } => {
             let Some(inst) = app.current() else { return };
@@ -454,42 +553,72 @@ fn draw_popup(frame: &mut Frame<'_>, area: Rect, app: &App, popup: &Popup, theme
             let rect = centered(area, 64, u16::try_from(items.len()).unwrap_or(8) + 2);
             frame.render_widget(Clear, rect);
             let mut state = ListState::default().with_selected(Some(*selected));
-            let list = List::new(items).block(block(" Copy which command? ", true, theme)).highlight_style(theme.selected());
+            let list = List::new(items)
+                .block(block(" Copy which command? ", true, theme))
+                .highlight_style(Theme::selected());
             frame.render_stateful_widget(list, rect, &mut state);
         }
         Popup::Vars { names, selected } => {
             let items: Vec<ListItem<'_>> = names
                 .iter()
                 .map(|n| {
-                    let v = app.rollout.value(n).map_or_else(|| "(not set)".into(), |v| v.display());
+                    let v =
+                        app.rollout.value(n).map_or_else(|| "(not set)".into(), |v| v.display());
                     ListItem::new(format!("{n:<22} {v}"))
                 })
                 .collect();
             let rect = centered(area, 72, u16::try_from(items.len()).unwrap_or(10).min(16) + 2);
             frame.render_widget(Clear, rect);
             let mut state = ListState::default().with_selected(Some(*selected));
-            let list = List::new(items).block(block(" Edit which value? (Enter) ", true, theme)).highlight_style(theme.selected());
+            let list = List::new(items)
+                .block(block(" Edit which value? (Enter) ", true, theme))
+                .highlight_style(Theme::selected());
             frame.render_stateful_widget(list, rect, &mut state);
         }
-        Popup::Prompt { kind, input, cursor } => draw_prompt(frame, area, app, kind, input, *cursor, theme),
+        Popup::Prompt { kind, input, cursor } => {
+            draw_prompt(frame, area, app, kind, input, *cursor, theme);
+        }
     }
 }
 
-fn draw_prompt(frame: &mut Frame<'_>, area: Rect, app: &App, kind: &PromptKind, input: &str, cursor: usize, theme: &Theme) {
+fn draw_prompt(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &App,
+    kind: &PromptKind,
+    input: &str,
+    cursor: usize,
+    theme: &Theme,
+) {
     let inst = app.current();
     let (title, help) = match kind {
         PromptKind::Evidence(i) => {
-            let field = inst.as_ref().and_then(|x| app.rollout.step_of(x).evidence.get(*i).cloned());
+            let field =
+                inst.as_ref().and_then(|x| app.rollout.step_of(x).evidence.get(*i).cloned());
             let label = field.map(|f| f.label).unwrap_or_default();
-            (format!(" Attest: {label} "), "Enter next (empty = not recorded) · Esc cancel".to_string())
+            (
+                format!(" Attest: {label} "),
+                "Enter next (empty = not recorded) · Esc cancel".to_string(),
+            )
         }
-        PromptKind::AttestNote => (" Attest: note (optional) ".into(), "Enter attest · Esc cancel".into()),
-        PromptKind::SkipReason => (" Skip: why is this step not needed? ".into(), "Enter skip · Esc cancel".into()),
+        PromptKind::AttestNote => {
+            (" Attest: note (optional) ".into(), "Enter attest · Esc cancel".into())
+        }
+        PromptKind::SkipReason => {
+            (" Skip: why is this step not needed? ".into(), "Enter skip · Esc cancel".into())
+        }
         PromptKind::SetValue(name) => {
-            let desc = app.rollout.runbook.var(name).map(|d| d.description.clone()).unwrap_or_default();
-            (format!(" Set {name} "), format!("{desc} · lists: comma-separated · Enter save · Esc cancel"))
+            let desc =
+                app.rollout.runbook.var(name).map(|d| d.description.clone()).unwrap_or_default();
+            (
+                format!(" Set {name} "),
+                format!("{desc} · lists: comma-separated · Enter save · Esc cancel"),
+            )
         }
-        PromptKind::Search => (" Find a step ".into(), "type part of an id or title · ↑↓ choose · Enter jump · Esc cancel".into()),
+        PromptKind::Search => (
+            " Find a step ".into(),
+            "type part of an id or title · ↑↓ choose · Enter jump · Esc cancel".into(),
+        ),
     };
     let mut lines = vec![Line::from(help).style(theme.fg(Color::DarkGray))];
     let before: String = input.chars().take(cursor).collect();
@@ -498,12 +627,15 @@ fn draw_prompt(frame: &mut Frame<'_>, area: Rect, app: &App, kind: &PromptKind, 
     lines.push(Line::from(vec![
         Span::raw("> "),
         Span::raw(before),
-        Span::styled(if at.is_empty() { " ".into() } else { at }, Style::default().add_modifier(Modifier::REVERSED)),
+        Span::styled(
+            if at.is_empty() { " ".into() } else { at },
+            Style::default().add_modifier(Modifier::REVERSED),
+        ),
         Span::raw(after),
     ]));
     if *kind == PromptKind::Search {
         for (i, key) in app.matches.iter().take(10).enumerate() {
-            let style = if i == app.match_row { theme.selected() } else { Style::default() };
+            let style = if i == app.match_row { Theme::selected() } else { Style::default() };
             lines.push(Line::from(Span::styled(format!("  {key}"), style)));
         }
         if app.matches.len() > 10 {
@@ -513,7 +645,10 @@ fn draw_prompt(frame: &mut Frame<'_>, area: Rect, app: &App, kind: &PromptKind, 
     let height = u16::try_from(lines.len()).unwrap_or(4) + 2;
     let rect = centered(area, 74, height.max(4));
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(&title, true, theme)), rect);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(&title, true, theme)),
+        rect,
+    );
 }
 
 fn clip(text: &str, width: usize) -> String {

@@ -1,5 +1,5 @@
 //! Protects what the operator sees and what each key does, on ratatui's `TestBackend`:
-//! the 80×24 layout, the too-small notice, NO_COLOR, and the attest/skip/find/set flows.
+//! the 80×24 layout, the too-small notice, `NO_COLOR`, and the attest/skip/find/set flows.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -65,7 +65,8 @@ fn main_screen_at_80x24() {
     assert_eq!(app.popup, None);
     let text = screen(&app, 80, 24);
     insta::assert_snapshot!("main_80x24", stable(&text, dir.path()));
-    for phase in ["primary", "portal-prereqs", "mfa-server", "secondary", "portal", "adfs", "test"] {
+    for phase in ["primary", "portal-prereqs", "mfa-server", "secondary", "portal", "adfs", "test"]
+    {
         assert!(text.contains(phase), "phase {phase} missing:\n{text}");
     }
     assert!(text.contains("primary.cert"));
@@ -116,7 +117,10 @@ fn attest_with_evidence_and_note_by_keys() {
     assert_eq!(app.rollout.status(&inst), Status::Done);
     let rec = app.rollout.record("primary.cert");
     assert_eq!(rec.note.as_deref(), Some("enrolled from the WebServer template"));
-    assert_eq!(rec.evidence.get(&app.rollout.step_of(&inst).evidence[0].key).map(String::as_str), Some("1A2B"));
+    assert_eq!(
+        rec.evidence.get(&app.rollout.step_of(&inst).evidence[0].key).map(String::as_str),
+        Some("1A2B")
+    );
     assert!(screen(&app, 100, 30).contains("done"));
 }
 
