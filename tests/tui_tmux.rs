@@ -43,8 +43,9 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The visible screen plus the scrollback (the plain wizard scrolls).
     fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p"])
+        self.tmux(&["capture-pane", "-p", "-S", "-2000"])
     }
 
     fn keys(&self, keys: &[&str]) {
@@ -68,11 +69,16 @@ impl Tmux {
     fn wait_dead(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let dead = self.tmux(&["display", "-p", "#{pane_dead} #{pane_dead_status} #{alternate_on}"]);
+            let dead =
+                self.tmux(&["display", "-p", "#{pane_dead} #{pane_dead_status} #{alternate_on}"]);
             if dead.starts_with('1') {
                 return dead.trim().to_string();
             }
-            assert!(Instant::now() < deadline, "the wizard did not exit; screen:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "the wizard did not exit; screen:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -136,7 +142,10 @@ fn sigterm_restores_the_terminal() {
     let work = tempfile::tempdir().unwrap();
     let t = Tmux::start(work.path(), "--profile demo");
     t.wait_for("Press any key");
-    assert!(t.tmux(&["display", "-p", "#{alternate_on}"]).trim() == "1", "the wizard uses the alternate screen");
+    assert!(
+        t.tmux(&["display", "-p", "#{alternate_on}"]).trim() == "1",
+        "the wizard uses the alternate screen"
+    );
     let pid = t.pid();
     let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     assert!(status.success());
@@ -162,4 +171,34 @@ fn idle_wizard_uses_no_cpu() {
     assert!(after - before <= 2, "the idle wizard used {} clock ticks in 2 s", after - before);
     t.keys(&["q"]);
     t.wait_dead();
+}
+
+#[test]
+fn plain_wizard_attests_one_step_at_a_time() {
+    let work = tempfile::tempdir().unwrap();
+    let t = Tmux::start(work.path(), "--plain --profile demo");
+    t.wait_for("what now?");
+    let screen = t.screen();
+    assert!(screen.contains("primary.cert"), "{screen}");
+    t.keys(&["Enter"]);
+    // Evidence prompts, then the note.
+    for _ in 0..20 {
+        if t.screen().contains("Note (optional)") {
+            break;
+        }
+        t.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    t.wait_for("Note (optional)");
+    t.keys(&["-l", "plain mode note"]);
+    t.keys(&["Enter"]);
+    t.wait_for("primary.cert: attested done");
+    // Linear: the next open step comes up by itself.
+    t.wait_for("primary.iis-role — what now?");
+    t.keys(&["-l", "Quit"]);
+    t.keys(&["Enter"]);
+    assert_eq!(t.wait_dead().split(' ').nth(1), Some("0"));
+
+    let state = std::fs::read_to_string(work.path().join("mfa-rollout.toml")).unwrap();
+    assert!(state.contains("plain mode note"), "{state}");
 }
