@@ -49,8 +49,25 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 
+    #[command(flatten)]
+    pub net: NetArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How live checks reach servers (for `check` and the wizard's `c`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct NetArgs {
+    /// Seconds each live check may take.
+    #[arg(long, global = true, default_value = "10", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+    /// Reach NAME at another address while checking NAME (repeatable).
+    #[arg(long, global = true, value_name = "NAME=ADDR[:PORT]")]
+    pub connect: Vec<String>,
+    /// Also trust the root certificates in this PEM file.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Output formats for listings.
@@ -173,13 +190,4 @@ pub struct CheckArgs {
     pub steps: Vec<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
-    /// Seconds each check may take.
-    #[arg(long, default_value = "10", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub timeout: u64,
-    /// Reach NAME at another address while checking NAME (repeatable).
-    #[arg(long, value_name = "NAME=ADDR[:PORT]")]
-    pub connect: Vec<String>,
-    /// Also trust the roots in this PEM file.
-    #[arg(long, value_name = "PEM")]
-    pub ca_file: Option<PathBuf>,
 }

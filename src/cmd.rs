@@ -10,7 +10,9 @@ use std::time::Duration;
 use clap::CommandFactory;
 use serde_json::json;
 
-use crate::cli::{CheckArgs, CheckFormat, Command, ExportFormat, ListFormat, SecretCommand};
+use crate::cli::{
+    CheckArgs, CheckFormat, Command, ExportFormat, ListFormat, NetArgs, SecretCommand,
+};
 use mfa_rollout::checks::{self, CheckResult, Outcome, RunOptions};
 use mfa_rollout::engine::Instance;
 use mfa_rollout::runbook::Runbook;
@@ -18,14 +20,44 @@ use mfa_rollout::state::journal;
 use mfa_rollout::ui::detail::Detail;
 use mfa_rollout::{Access, Error, Result, Rollout, report};
 
-pub fn dispatch(command: Command, book: Runbook, state: &Path) -> Result<u8> {
+/// Prints a line to standard output; a closed pipe (`| head`) ends the program quietly
+/// instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            crate::cmd::output_failed(&e);
+        }
+    }};
+}
+
+/// Like `say!` without the newline.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            crate::cmd::output_failed(&e);
+        }
+    }};
+}
+
+/// Standard output went away: a closed pipe is a normal end; anything else is reported.
+pub fn output_failed(e: &std::io::Error) {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
+    std::process::exit(0);
+}
+
+pub fn dispatch(command: Command, book: Runbook, state: &Path, net: &NetArgs) -> Result<u8> {
     match command {
         Command::Init { profile, set, force } => init(book, state, &profile, &set, force),
         Command::Status(f) => Ok(status(&open(book, state, Access::Read)?, f.format)),
         Command::Steps(f) => Ok(steps(&open(book, state, Access::Read)?, f.format)),
         Command::Vars(f) => Ok(vars(&open(book, state, Access::Read)?, f.format)),
         Command::Show { step } => show(&open(book, state, Access::Read)?, &step),
-        Command::Check(args) => check(open(book, state, Access::Write)?, &args),
+        Command::Check(args) => check(open(book, state, Access::Write)?, &args, net),
         Command::Attest { step, note, evidence } => {
             let mut r = open(book, state, Access::Write)?;
             let evidence = pairs(&evidence, "--evidence")?.into_iter().collect();
@@ -57,10 +89,7 @@ pub fn dispatch(command: Command, book: Runbook, state: &Path) -> Result<u8> {
             let list = pairs(&list, "set")?;
             r.set(&list)?;
             for (k, _) in &list {
-                println!(
-                    "{k} = {}",
-                    r.value(k).map_or_else(|| "(not set)".into(), |v| v.display())
-                );
+                say!("{k} = {}", r.value(k).map_or_else(|| "(not set)".into(), |v| v.display()));
             }
             Ok(0)
         }
@@ -110,7 +139,7 @@ fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>> {
 
 fn done(r: &Rollout, step: &str) -> Result<u8> {
     let inst = r.find(step)?;
-    println!("{}: {}", inst.key, r.status(&inst));
+    say!("{}: {}", inst.key, r.status(&inst));
     Ok(0)
 }
 
@@ -120,20 +149,16 @@ fn init(book: Runbook, state: &Path, profile: &str, set: &[String], force: bool)
     for n in &r.notices {
         eprintln!("notice: {n}");
     }
-    println!(
-        "created {} from the {profile} profile ({} steps)",
-        state.display(),
-        r.instances().len()
-    );
+    say!("created {} from the {profile} profile ({} steps)", state.display(), r.instances().len());
     let missing = r.missing_values();
     if !missing.is_empty() {
-        println!(
+        say!(
             "still to set: {}\n  e.g. `mfa-rollout set {}=VALUE`; `mfa-rollout vars` explains each",
             missing.join(", "),
             missing[0]
         );
     }
-    println!("open the wizard with `mfa-rollout{}`", state_flag(state));
+    say!("open the wizard with `mfa-rollout{}`", state_flag(state));
     Ok(0)
 }
 
@@ -168,18 +193,13 @@ fn status(r: &Rollout, format: ListFormat) -> u8 {
         }));
         return 0;
     }
-    println!(
-        "rollout {} ({} profile), {}",
-        r.state.rollout,
-        r.state.profile,
-        r.paths.state.display()
-    );
+    say!("rollout {} ({} profile), {}", r.state.rollout, r.state.profile, r.paths.state.display());
     for (p, pr) in r.runbook.phases.iter().zip(&progress) {
         let mut extra = String::new();
         if pr.failed > 0 {
             extra = format!("  {} failed", pr.failed);
         }
-        println!(
+        say!(
             "  {:<16} {:>2}/{:<2} {}{}",
             p.id,
             pr.closed,
@@ -190,16 +210,17 @@ fn status(r: &Rollout, format: ListFormat) -> u8 {
     }
     let total: usize = progress.iter().map(|p| p.total).sum();
     let closed: usize = progress.iter().map(|p| p.closed).sum();
-    println!("  {closed} of {total} steps closed");
-    match next {
-        Some(k) => println!("next: {k}  (`mfa-rollout show {k}`)"),
-        None => println!(
+    say!("  {closed} of {total} steps closed");
+    if let Some(k) = next {
+        say!("next: {k}  (`mfa-rollout show {k}`)");
+    } else {
+        say!(
             "every step is closed; export the record with `mfa-rollout export --format md -o record.md`"
-        ),
+        );
     }
     let missing = r.missing_values();
     if !missing.is_empty() {
-        println!("still to set: {}", missing.join(", "));
+        say!("still to set: {}", missing.join(", "));
     }
     0
 }
@@ -233,7 +254,7 @@ fn steps(r: &Rollout, format: ListFormat) -> u8 {
         return 0;
     }
     for (i, s) in &list {
-        println!(
+        say!(
             "{:<12} {:<15} {:<44} {}",
             s.as_str(),
             r.phase_of(i).id,
@@ -260,14 +281,14 @@ fn vars(r: &Rollout, format: ListFormat) -> u8 {
     }
     for v in &r.runbook.variables {
         let value = r.value(&v.name).map_or_else(|| "(not set)".into(), |x| x.display());
-        println!("{:<22} {:<40} {:<8} {}", v.name, value, r.value_origin(&v.name), v.description);
+        say!("{:<22} {:<40} {:<8} {}", v.name, value, r.value_origin(&v.name), v.description);
     }
     0
 }
 
 fn show(r: &Rollout, step: &str) -> Result<u8> {
     let inst = r.find(step)?;
-    print!("{}", Detail::of(r, &inst).to_text());
+    say_raw!("{}", Detail::of(r, &inst).to_text());
     Ok(0)
 }
 
@@ -294,29 +315,47 @@ fn select(r: &Rollout, names: &[String]) -> Result<Vec<Instance>> {
     Ok(out)
 }
 
-fn check(mut r: Rollout, args: &CheckArgs) -> Result<u8> {
-    let mut opts = RunOptions {
-        timeout: Duration::from_secs(args.timeout),
-        renewal_lead_days: r.renewal_lead_days(),
-        ca_file: args.ca_file.clone(),
-        ..RunOptions::default()
-    };
-    if let Some(ca) = &opts.ca_file
-        && !ca.is_file()
-    {
-        return Err(Error::Invalid(format!("--ca-file {}: no such file", ca.display())));
+/// Turns the global `--timeout`, `--connect` and `--ca-file` into check options.
+pub fn net_options(net: &NetArgs) -> Result<RunOptions> {
+    let mut opts =
+        RunOptions { timeout: Duration::from_secs(net.timeout), ..RunOptions::default() };
+    if let Some(ca) = &net.ca_file {
+        opts.extra_roots = checks::load_ca_file(ca)?;
     }
-    for c in &args.connect {
+    for c in &net.connect {
         let (name, target) = checks::parse_connect(c)?;
         opts.connect.insert(name, target);
     }
-    let instances = select(&r, &args.steps)?;
+    Ok(opts)
+}
+
+fn check(mut r: Rollout, args: &CheckArgs, net: &NetArgs) -> Result<u8> {
+    let mut opts = net_options(net)?;
+    opts.renewal_lead_days = r.renewal_lead_days();
+    let mut instances = select(&r, &args.steps)?;
+    let mut seen = std::collections::HashSet::new();
+    instances.retain(|i| seen.insert(i.key.clone()));
     let planned: Vec<_> = instances.iter().flat_map(|i| r.plan_checks(i)).collect();
+
+    let targets: std::collections::HashSet<String> = planned
+        .iter()
+        .flat_map(|p| p.params.iter().filter(|(k, _)| *k == "host" || *k == "also_names"))
+        .flat_map(|(_, v)| v.split(',').map(|n| n.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .collect();
+    for name in opts.connect.keys().filter(|n| !targets.contains(*n)) {
+        eprintln!("notice: --connect {name}=…: no check here connects to {name}; it is not used");
+    }
+
     if planned.is_empty() {
         eprintln!(
             "no live checks for the steps named; steps with checks: {}",
             steps_with_checks(&r)
         );
+        match args.format {
+            CheckFormat::Json => print_json(&json!({"results": [], "counts": {}, "exit_code": 0})),
+            CheckFormat::Junit => say_raw!("{}", junit(&[], &[])),
+            CheckFormat::Text => {}
+        }
         return Ok(0);
     }
     let total = planned.len();
@@ -365,17 +404,17 @@ fn check(mut r: Rollout, args: &CheckArgs) -> Result<u8> {
             }
             print_json(&json!({"results": items, "counts": counts, "exit_code": code}));
         }
-        CheckFormat::Junit => print!("{}", junit(&steps_of, &results)),
+        CheckFormat::Junit => say_raw!("{}", junit(&steps_of, &results)),
         CheckFormat::Text => {
             for (s, res) in steps_of.iter().zip(&results) {
-                println!("{:<8} {:<34} {}", res.outcome.as_str().to_uppercase(), s, res.summary);
+                say!("{:<8} {:<34} {}", res.outcome.as_str().to_uppercase(), s, res.summary);
                 if !res.hint.is_empty() {
-                    println!("         hint: {}", res.hint);
+                    say!("         hint: {}", res.hint);
                 }
             }
             for step in by_step.keys() {
                 let inst = r.find(step)?;
-                println!("{step}: {}", r.status(&inst));
+                say!("{step}: {}", r.status(&inst));
             }
         }
     }
@@ -435,8 +474,13 @@ fn junit(steps: &[String], results: &[CheckResult]) -> String {
 
 fn secret_set(r: &Rollout, name: &str) -> Result<u8> {
     mfa_rollout::secrets::check_name(name)?;
+    let Some(domain) = r.value("domain").map(|v| v.display()).filter(|d| !d.is_empty()) else {
+        return Err(Error::Invalid(
+            "secrets are kept per domain, and `domain` is not set yet\n  set it first: `mfa-rollout set domain=corp.contoso.com`".into(),
+        ));
+    };
     let secret = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{name}: "))
+        rpassword::prompt_password(format!("{name} (input hidden): "))
             .map_err(|e| Error::Secret(format!("cannot read the secret: {e}")))?
     } else {
         let mut text = String::new();
@@ -445,9 +489,8 @@ fn secret_set(r: &Rollout, name: &str) -> Result<u8> {
             .map_err(|e| Error::Secret(format!("cannot read standard input: {e}")))?;
         text.trim_end_matches(['\r', '\n']).to_string()
     };
-    let domain = r.value("domain").map(|v| v.display()).unwrap_or_default();
     let place = mfa_rollout::secrets::set(&domain, name, &secret)?;
-    println!("stored {name} for {domain} in {place}");
+    say!("stored {name} for {domain} in {place}");
     Ok(0)
 }
 
@@ -465,13 +508,7 @@ fn export(r: &Rollout, format: ExportFormat, output: Option<&Path>, force: bool)
                 .map_err(|e| Error::io("standard output", e))?;
         }
         Some(path) => {
-            if path.exists() && !force {
-                return Err(Error::Exists(format!(
-                    "{} exists; pass --force to overwrite it",
-                    path.display()
-                )));
-            }
-            mfa_rollout::state::atomic::write(path, text.as_bytes())?;
+            report::write_file(r, path, &text, force)?;
             eprintln!("wrote {}", path.display());
         }
     }
@@ -504,7 +541,7 @@ fn log(r: &Rollout, format: ListFormat) -> Result<u8> {
             mfa_rollout::state::action::Action::Skip { reason, .. } => format!("  \"{reason}\""),
             _ => String::new(),
         };
-        println!("{:>4} {} {}@{}  {what}{extra}", e.seq, e.actor.at, e.actor.user, e.actor.host);
+        say!("{:>4} {} {}@{}  {what}{extra}", e.seq, e.actor.at, e.actor.user, e.actor.host);
     }
     Ok(0)
 }
@@ -531,20 +568,35 @@ fn describe(action: &mfa_rollout::state::action::Action) -> String {
 fn verify(state: &Path) -> Result<u8> {
     let paths = mfa_rollout::state::Paths::new(state);
     if !paths.journal.exists() {
-        return Err(Error::Invalid(format!("no journal at {}", paths.journal.display())));
+        return Err(Error::Invalid(format!(
+            "no journal at {}\n  the journal lives beside the state file; check --state",
+            paths.journal.display()
+        )));
     }
-    match journal::read(&paths.journal)? {
+    let checked = journal::read(&paths.journal)?.and_then(|j| {
+        // A state file that cannot be read says nothing about the journal's length.
+        if let Ok(st) = mfa_rollout::state::State::load(&paths.state) {
+            journal::check_against_state(&j, st.journal_seq)?;
+        }
+        Ok(j)
+    });
+    match checked {
         Ok(j) => {
-            println!("journal intact: {} entries, final hash {}", j.entries.len(), j.head);
+            let n = j.entries.len();
+            say!("journal intact: {n} {}, final hash {}", plural(n, "entry", "entries"), j.head);
             Ok(0)
         }
         Err(b) => {
-            println!("journal BROKEN at {}:{}: {}", paths.journal.display(), b.line, b.reason);
+            say!("journal BROKEN at {}:{}: {}", paths.journal.display(), b.line, b.reason);
             Ok(1)
         }
     }
 }
 
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
 fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    say!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }

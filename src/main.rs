@@ -58,9 +58,10 @@ fn run(cli: cli::Cli) -> Result<u8> {
     let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let book = load_runbook(&cli)?;
     let Some(command) = cli.command else {
-        return open_wizard(book, &cli.state, cli.profile.as_deref(), cli.plain, color);
+        let opts = cmd::net_options(&cli.net)?;
+        return open_wizard(book, &cli.state, cli.profile.as_deref(), cli.plain, color, opts);
     };
-    cmd::dispatch(command, book, &cli.state)
+    cmd::dispatch(command, book, &cli.state, &cli.net)
 }
 
 fn open_wizard(
@@ -69,6 +70,7 @@ fn open_wizard(
     profile: Option<&str>,
     plain: bool,
     color: bool,
+    opts: mfa_rollout::checks::RunOptions,
 ) -> Result<u8> {
     use mfa_rollout::{Access, Rollout};
 
@@ -92,8 +94,8 @@ fn open_wizard(
         r
     };
     if plain || dumb || !tty_out {
-        mfa_rollout::ui::plain::run(rollout)
+        mfa_rollout::ui::plain::run(rollout, &opts)
     } else {
-        mfa_rollout::ui::tui::run(rollout, color)
+        mfa_rollout::ui::tui::run(rollout, color, opts)
     }
 }

@@ -60,18 +60,20 @@ fn first(json: &Value) -> &Value {
     &json["results"][0]
 }
 
+/// One certificate and what the check must make of it.
+struct Case {
+    cert: &'static str,
+    trust: bool,
+    outcome: &'static str,
+    code: i32,
+    summary_has: &'static str,
+}
+
 #[test]
 fn tls_findings_against_real_certificates() {
     let lab = lab::TlsLab::start();
     let ca = lab.ca_file().to_path_buf();
 
-    struct Case {
-        cert: &'static str,
-        trust: bool,
-        outcome: &'static str,
-        code: i32,
-        summary_has: &'static str,
-    }
     let cases = [
         Case {
             cert: "valid",

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 struct Tmux {
     socket: PathBuf,
+    /// The wizard's exit status lands here (tmux itself sometimes loses it).
+    exit_file: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -23,7 +25,12 @@ impl Tmux {
         let conf = dir.path().join("tmux.conf");
         std::fs::write(&conf, "set -s escape-time 0\nset -g remain-on-exit on\n").unwrap();
         let bin = env!("CARGO_BIN_EXE_mfa-rollout");
-        let cmd = format!("cd '{}' && exec '{bin}' {args}", cwd.display());
+        let exit_file = dir.path().join("exit-status");
+        let cmd = format!(
+            "cd '{}' && '{bin}' {args}; echo $? > '{}'",
+            cwd.display(),
+            exit_file.display()
+        );
         let ok = Command::new("tmux")
             .arg("-S")
             .arg(&socket)
@@ -35,7 +42,7 @@ impl Tmux {
             .status()
             .unwrap();
         assert!(ok.success());
-        Self { socket, _dir: dir }
+        Self { socket, exit_file, _dir: dir }
     }
 
     fn tmux(&self, args: &[&str]) -> String {
@@ -66,13 +73,15 @@ impl Tmux {
         }
     }
 
+    /// Waits for the wizard to exit; returns "<exit status> <alternate screen on>".
     fn wait_dead(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let dead =
-                self.tmux(&["display", "-p", "#{pane_dead} #{pane_dead_status} #{alternate_on}"]);
-            if dead.starts_with('1') {
-                return dead.trim().to_string();
+            if let Ok(code) = std::fs::read_to_string(&self.exit_file)
+                && !code.trim().is_empty()
+            {
+                let alt = self.tmux(&["display", "-p", "#{alternate_on}"]);
+                return format!("{} {}", code.trim(), alt.trim());
             }
             assert!(
                 Instant::now() < deadline,
@@ -83,8 +92,19 @@ impl Tmux {
         }
     }
 
+    /// The wizard's process id (the child of the pane's shell).
     fn pid(&self) -> i32 {
-        self.tmux(&["display", "-p", "#{pane_pid}"]).trim().parse().unwrap()
+        let shell: i32 = self.tmux(&["display", "-p", "#{pane_pid}"]).trim().parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+                .unwrap_or_default();
+            if let Some(pid) = children.split_whitespace().next() {
+                return pid.parse().unwrap();
+            }
+            assert!(Instant::now() < deadline, "no wizard process under the pane's shell");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -117,7 +137,7 @@ fn attest_quit_reopen_keeps_the_step_attested() {
     t.keys(&["Enter"]);
     t.wait_for("attested done");
     t.keys(&["q"]);
-    assert_eq!(t.wait_dead(), "1 0 0", "exit status 0 and the alternate screen left");
+    assert_eq!(t.wait_dead(), "0 0", "exit status 0 and the alternate screen left");
     drop(t);
 
     let t = Tmux::start(work.path(), "");
@@ -149,7 +169,7 @@ fn sigterm_restores_the_terminal() {
     let pid = t.pid();
     let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     assert!(status.success());
-    assert_eq!(t.wait_dead(), "1 0 0", "SIGTERM: clean exit, alternate screen left");
+    assert_eq!(t.wait_dead(), "0 0", "SIGTERM: clean exit, alternate screen left");
 }
 
 #[test]
@@ -197,7 +217,7 @@ fn plain_wizard_attests_one_step_at_a_time() {
     t.wait_for("primary.iis-role — what now?");
     t.keys(&["-l", "Quit"]);
     t.keys(&["Enter"]);
-    assert_eq!(t.wait_dead().split(' ').nth(1), Some("0"));
+    assert_eq!(t.wait_dead().split(' ').next(), Some("0"));
 
     let state = std::fs::read_to_string(work.path().join("mfa-rollout.toml")).unwrap();
     assert!(state.contains("plain mode note"), "{state}");

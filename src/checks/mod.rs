@@ -6,7 +6,7 @@ pub mod result;
 pub mod tls;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,8 +21,8 @@ pub struct RunOptions {
     pub timeout: Duration,
     /// `--connect NAME=ADDR[:PORT]`: reach NAME at another address while checking NAME.
     pub connect: BTreeMap<String, (String, Option<u16>)>,
-    /// Extra trusted roots (`--ca-file`).
-    pub ca_file: Option<PathBuf>,
+    /// Extra trusted roots (`--ca-file`), already parsed.
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// Warn when a certificate expires within this many days.
     pub renewal_lead_days: i64,
 }
@@ -32,10 +32,39 @@ impl Default for RunOptions {
         Self {
             timeout: Duration::from_secs(10),
             connect: BTreeMap::new(),
-            ca_file: None,
+            extra_roots: Vec::new(),
             renewal_lead_days: 42,
         }
     }
+}
+
+/// Reads the root certificates of a `--ca-file`; a file without a usable certificate
+/// is bad input, refused before any check runs.
+pub fn load_ca_file(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| {
+        Error::Invalid(format!(
+            "--ca-file {}: {why}\n  give a PEM file holding the issuing root certificate(s)",
+            path.display()
+        ))
+    };
+    if !path.is_file() {
+        return Err(bad("no such file".into()));
+    }
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(e.to_string()))?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad(format!("not valid PEM ({e})")))?;
+    if certs.is_empty() {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    let mut store = rustls::RootCertStore::empty();
+    let (_, unusable) = store.add_parsable_certificates(certs.iter().cloned());
+    if unusable > 0 {
+        return Err(bad(format!("{unusable} certificate(s) in it do not parse")));
+    }
+    Ok(certs)
 }
 
 /// Parses one `--connect NAME=ADDR[:PORT]` value.

@@ -231,23 +231,13 @@ pub fn name_matches(sans: &[String], name: &str) -> bool {
     })
 }
 
-fn roots(opts: &RunOptions) -> Result<RootCertStore, String> {
+fn roots(opts: &RunOptions) -> RootCertStore {
     static SYSTEM: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
     let system = SYSTEM.get_or_init(|| rustls_native_certs::load_native_certs().certs);
     let mut store = RootCertStore::empty();
     store.add_parsable_certificates(system.iter().cloned());
-    if let Some(path) = &opts.ca_file {
-        use rustls::pki_types::pem::PemObject;
-        let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("--ca-file {}: {e}", path.display()))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!("--ca-file {} holds no PEM certificate", path.display()));
-        }
-        store.add_parsable_certificates(certs);
-    }
-    Ok(store)
+    store.add_parsable_certificates(opts.extra_roots.iter().cloned());
+    store
 }
 
 /// Chain trust, judged at a moment when the leaf is valid so expiry is reported apart.
@@ -305,7 +295,7 @@ fn judge(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let days_left = (leaf.not_after - now).div_euclid(86_400);
     let missing: Vec<&String> = names.iter().filter(|n| !name_matches(&leaf.sans, n)).collect();
-    let trusted = roots(opts).and_then(|store| trust(chain, &leaf, &store));
+    let trusted = trust(chain, &leaf, &roots(opts));
 
     let mut ev = BTreeMap::new();
     for (k, v) in [

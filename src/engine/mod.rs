@@ -111,8 +111,15 @@ impl Rollout {
             )));
         }
         if rollout.paths.journal.exists() {
-            let aside =
-                rollout.paths.journal.with_extension(format!("jsonl.{}", now().replace(':', "")));
+            let stamp = now().replace(':', "");
+            // Two forced inits in the same second must not overwrite the first set-aside journal.
+            let aside = (0..1000)
+                .map(|n| {
+                    let suffix = if n == 0 { stamp.clone() } else { format!("{stamp}.{n}") };
+                    rollout.paths.journal.with_extension(format!("jsonl.{suffix}"))
+                })
+                .find(|p| !p.exists())
+                .unwrap_or_else(|| rollout.paths.journal.with_extension("jsonl.old"));
             std::fs::rename(&rollout.paths.journal, &aside)
                 .map_err(|e| Error::io(&rollout.paths.journal, e))?;
             rollout.notices.push(format!("kept the previous journal as {}", aside.display()));
@@ -159,7 +166,7 @@ impl Rollout {
         let lock = Lock::acquire(&self.paths.state, &me)?;
         if let Some(dead) = &lock.took_over {
             self.notices.push(format!(
-                "took over a lock left by {dead}; that process is no longer running"
+                "took over a lock left by {dead}: the operating system no longer holds it for them, so that session ended without closing"
             ));
         }
         self.lock = Some(lock);
@@ -239,7 +246,7 @@ impl Rollout {
         })?;
         let entry = Entry {
             seq: log.entries.len() as u64 + 1,
-            actor: actor.clone(),
+            actor,
             step,
             from,
             to,
@@ -249,7 +256,7 @@ impl Rollout {
         journal::append(&self.paths.journal, &entry)?;
 
         let mut next = self.state.clone();
-        next.apply(&entry.action, &actor);
+        next.apply_entry(&entry);
         next.journal_seq = entry.seq;
         next.save(&self.paths)?;
         self.state = next;

@@ -157,6 +157,29 @@ fn create_refuses_unknown_profile_and_existing_rollout() {
     assert_eq!(bytes(&Paths::new(&path).backup), before.0, "the replaced file is kept as .bak");
 }
 
+#[test]
+fn forced_inits_in_the_same_second_keep_every_old_journal() {
+    let (_dir, path, mut r) = demo();
+    r.attest("primary.cert", Some("first rollout".into()), BTreeMap::new()).unwrap();
+    drop(r);
+    let first = bytes(&Paths::new(&path).journal);
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        let r = Rollout::create(book(), &path, "demo", &[], true).unwrap();
+        kept.extend(r.notices.iter().filter(|n| n.contains("kept the previous journal")).cloned());
+    }
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    let dir = path.parent().unwrap();
+    let asides: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("rollout.journal.jsonl."))
+        .map(|e| bytes(&e.path()))
+        .collect();
+    assert_eq!(asides.len(), 3, "one set-aside journal per forced init");
+    assert!(asides.contains(&first), "the first rollout's journal survives");
+}
+
 /// One operation of the transition table.
 #[derive(Debug, Clone, Copy)]
 enum Op {
@@ -257,6 +280,9 @@ fn attest_records_evidence_of_the_step() {
     assert_eq!(rec.evidence["thumbprint"], "AB12");
 }
 
+/// An operation that must be refused.
+type Attempt = Box<dyn Fn(&mut Rollout) -> crate::Result<()>>;
+
 #[test]
 fn refused_operations_change_nothing() {
     let (_dir, path, mut r) = demo();
@@ -265,7 +291,6 @@ fn refused_operations_change_nothing() {
         pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect()
     };
 
-    type Attempt = Box<dyn Fn(&mut Rollout) -> crate::Result<()>>;
     let cases: Vec<(&str, Attempt, &[&str])> = vec![
         ("skip without reason", Box::new(|r| r.skip("primary.cert", "")), &["reason"]),
         ("skip with a blank reason", Box::new(|r| r.skip("primary.cert", "  \t ")), &["reason"]),

@@ -130,7 +130,10 @@ pub fn build(rollout: &Rollout) -> Record {
     }
     totals.open = totals.steps - totals.closed;
     let journal = match journal::read(&rollout.paths.journal) {
-        Ok(Ok(j)) => JournalRecord { entries: j.entries.len(), head: j.head, intact: true },
+        Ok(Ok(j)) if rollout.paths.journal.exists() => {
+            let intact = journal::check_against_state(&j, rollout.state.journal_seq).is_ok();
+            JournalRecord { entries: j.entries.len(), head: j.head, intact }
+        }
         _ => JournalRecord { entries: 0, head: String::new(), intact: false },
     };
     let values = rollout
@@ -161,4 +164,47 @@ pub fn render(record: &Record, format: &str) -> Option<String> {
         "md" => Some(to_markdown(record)),
         _ => None,
     }
+}
+
+/// Writes an export to `path`, refusing to overwrite an existing file without `force`
+/// and refusing, always, the rollout's own files (state, backup, journal, lock, log).
+pub fn write_file(
+    rollout: &Rollout,
+    path: &std::path::Path,
+    text: &str,
+    force: bool,
+) -> crate::Result<()> {
+    let p = &rollout.paths;
+    let own = [
+        p.state.clone(),
+        p.backup.clone(),
+        p.journal.clone(),
+        p.log.clone(),
+        crate::state::lock::sibling(&p.state, ".lock"),
+        crate::state::lock::sibling(&p.state, ".lock.who"),
+    ];
+    let target = resolved(path);
+    if own.iter().any(|o| resolved(o) == target) {
+        return Err(crate::Error::Invalid(format!(
+            "{} is one of this rollout's own files; export to another name, like mfa-rollout-record.md",
+            path.display()
+        )));
+    }
+    if path.exists() && !force {
+        return Err(crate::Error::Exists(format!(
+            "{} exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    crate::state::atomic::write(path, text.as_bytes())
+}
+
+/// An absolute form of a path that may not exist yet (its folder resolved).
+fn resolved(path: &std::path::Path) -> std::path::PathBuf {
+    let name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::canonicalize(&parent).unwrap_or(parent).join(name)
 }

@@ -240,9 +240,68 @@ fn check_variables(file: &str, text: &str, raw: Vec<Spanned<VarDef>>) -> Result<
                 return Err(fail(file, text, at, format!("`{}` refers to itself", var.name)));
             }
         }
+        if let Some(default) = var.default.as_deref().filter(|d| !d.contains("${"))
+            && !var.list
+        {
+            super::validate::check(var.kind, default, var.min, var.max).map_err(|e| {
+                fail(file, text, at, format!("`{}`: default `{default}` {e}", var.name))
+            })?;
+        }
         out.push(var);
     }
+    if let Some(cycle) = template_cycle(&out) {
+        let at = find_from(text, 0, &format!("name = \"{}\"", cycle[0]));
+        return Err(fail(
+            file,
+            text,
+            at,
+            format!(
+                "defaults or derived values refer to each other in a circle: {}",
+                cycle.join(" → ")
+            ),
+        ));
+    }
     Ok(out)
+}
+
+/// Depth-first walk for [`template_cycle`]: `path` is the chain being followed.
+fn visit(
+    name: &str,
+    path: &mut Vec<String>,
+    done: &mut HashSet<String>,
+    deps: &dyn Fn(&str) -> Vec<String>,
+) -> Option<Vec<String>> {
+    if let Some(i) = path.iter().position(|p| p == name) {
+        let mut cycle = path[i..].to_vec();
+        cycle.push(name.to_string());
+        return Some(cycle);
+    }
+    if done.contains(name) {
+        return None;
+    }
+    path.push(name.to_string());
+    for d in deps(name) {
+        if let Some(c) = visit(&d, path, done, deps) {
+            return Some(c);
+        }
+    }
+    path.pop();
+    done.insert(name.to_string());
+    None
+}
+
+/// Finds a circle among default/derived templates (a → b → a), if any.
+fn template_cycle(vars: &[VarDef]) -> Option<Vec<String>> {
+    let deps = |name: &str| -> Vec<String> {
+        vars.iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.default.as_ref().or(v.derived.as_ref()))
+            .and_then(|t| placeholders(t).ok())
+            .map(|list| list.into_iter().map(|p| p.name).collect())
+            .unwrap_or_default()
+    };
+    let mut done = HashSet::new();
+    vars.iter().find_map(|v| visit(&v.name, &mut Vec::new(), &mut done, &deps))
 }
 
 fn check_phase(
@@ -322,6 +381,18 @@ fn check_phase(
                         text,
                         line_at,
                         format!("step `{}`: unknown variable `${{{}}}`", s.id, p.name),
+                    ));
+                }
+                if p.name != "host" && !s.inputs.contains(&p.name) {
+                    let line_at = find_from(text, at, &format!("${{{}", p.name));
+                    return Err(fail(
+                        file,
+                        text,
+                        line_at,
+                        format!(
+                            "step `{}` uses `${{{}}}` but does not list it in `inputs`",
+                            s.id, p.name
+                        ),
                     ));
                 }
             }

@@ -268,13 +268,23 @@ impl Runbook {
                         Err(format!("`{name}` may not be empty"))
                     };
                 }
+                if s.contains(',') && !matches!(def.kind, VarKind::Text | VarKind::Name) {
+                    return Err(format!("`{name}` takes one value, not a list: `{s}`"));
+                }
                 validate::check(def.kind, s, def.min, def.max)
                     .map_err(|e| format!("`{name}` = `{s}` {e}"))
             }
             (Value::List(items), true) => {
+                if items.is_empty() && !def.optional {
+                    return Err(format!("`{name}` needs at least one item"));
+                }
+                let mut seen = std::collections::HashSet::new();
                 for s in items {
                     validate::check(def.kind, s, def.min, def.max)
                         .map_err(|e| format!("`{name}` item `{s}` {e}"))?;
+                    if !seen.insert(s.to_ascii_lowercase()) {
+                        return Err(format!("`{name}` lists `{s}` twice"));
+                    }
                 }
                 Ok(())
             }
@@ -290,6 +300,8 @@ impl Runbook {
         let def = self.var(name).ok_or_else(|| {
             format!("`{name}` is not a variable of this runbook; list them with `mfa-rollout vars`")
         })?;
+        let text =
+            if def.kind == VarKind::Netbios { text.to_ascii_uppercase() } else { text.to_string() };
         let value = if def.list {
             Value::List(
                 text.split(',')

@@ -19,6 +19,8 @@ pub enum VarKind {
     Number,
     Path,
     Vdir,
+    Email,
+    Cidr,
     Text,
 }
 
@@ -43,6 +45,8 @@ pub fn check(kind: VarKind, value: &str, min: Option<i64>, max: Option<i64>) -> 
         VarKind::Number => number(value, min, max),
         VarKind::Path => path(value),
         VarKind::Vdir => vdir(value),
+        VarKind::Email => email(value),
+        VarKind::Cidr => cidr(value),
         VarKind::Text => Ok(()),
     }
 }
@@ -51,7 +55,7 @@ fn fqdn(value: &str) -> Result<(), String> {
     if value.len() > 253 {
         return Err("is longer than 253 characters".into());
     }
-    if !value.contains('.') {
+    if value.trim_end_matches('.').split('.').count() < 2 {
         return Err(
             "is not a fully qualified name (expected something like mfa.corp.contoso.com)".into()
         );
@@ -173,6 +177,27 @@ fn path(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn email(value: &str) -> Result<(), String> {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return Err("is not an email address like mfa-noreply@corp.contoso.com".into());
+    };
+    if local.is_empty() || local.chars().any(|c| c.is_whitespace() || c == '<' || c == '>') {
+        return Err("has an empty or invalid part before the @".into());
+    }
+    fqdn(domain).map_err(|e| format!("domain part {e}"))
+}
+
+fn cidr(value: &str) -> Result<(), String> {
+    let (addr, bits) = value.split_once('/').unwrap_or((value, "32"));
+    if addr.parse::<std::net::Ipv4Addr>().is_err() {
+        return Err(format!("`{addr}` is not an IPv4 address (write 10.1.0.0/16 or 10.1.2.3)"));
+    }
+    match bits.parse::<u8>() {
+        Ok(b) if b <= 32 => Ok(()),
+        _ => Err(format!("prefix length `/{bits}` must be 0 to 32")),
+    }
+}
+
 fn vdir(value: &str) -> Result<(), String> {
     if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
@@ -219,6 +244,13 @@ mod tests {
             (VarKind::Vdir, "Multi Factor", false),
             (VarKind::Name, "PhoneFactor Admins", true),
             (VarKind::Name, " ", false),
+            (VarKind::Fqdn, "localhost.", false),
+            (VarKind::Email, "mfa-noreply@corp.contoso.com", true),
+            (VarKind::Email, "not-an-email", false),
+            (VarKind::Cidr, "10.1.0.0/16", true),
+            (VarKind::Cidr, "10.1.2.3", true),
+            (VarKind::Cidr, "10.2.0.0/33", false),
+            (VarKind::Cidr, "hello", false),
         ];
         for (kind, value, ok) in cases {
             assert_eq!(check(*kind, value, None, None).is_ok(), *ok, "{kind:?} {value:?}");

@@ -34,7 +34,12 @@ pub fn set(domain: &str, name: &str, secret: &str) -> Result<String> {
         return Err(Error::Secret("the secret is empty; nothing was stored".into()));
     }
     let entry = store::entry(domain, name).map_err(|e| no_keyring(name, &e))?;
-    entry.set_password(secret).map_err(|e| no_keyring(name, &e.to_string()))?;
+    if let Err(e) = entry.set_password(secret) {
+        // A store can fail half-way (the key written, its link refused): remove what may
+        // have been written, so a failed `secret set` leaves no secret behind.
+        let _ = entry.delete_credential();
+        return Err(no_keyring(name, &e.to_string()));
+    }
     tracing::info!(secret = name, "secret stored in the OS keyring");
     Ok(store::describe())
 }

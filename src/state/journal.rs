@@ -124,3 +124,18 @@ pub fn repair_tail(path: &Path) -> Result<bool> {
     super::atomic::write(path, &text.as_bytes()[..keep])?;
     Ok(true)
 }
+
+/// Checks the journal holds every change the state file says it reflects; lines cut
+/// from the end of a journal leave an intact chain, and only this comparison shows it.
+pub fn check_against_state(journal: &Journal, state_seq: u64) -> std::result::Result<(), Break> {
+    let held = journal.entries.len() as u64;
+    if held < state_seq {
+        return Err(Break {
+            line: usize::try_from(held + 1).unwrap_or(usize::MAX),
+            reason: format!(
+                "the state file records {state_seq} change(s) but the journal ends after {held}: lines were removed from its end"
+            ),
+        });
+    }
+    Ok(())
+}

@@ -26,7 +26,7 @@ const REPEAT: &str = "Show this step again";
 const QUIT: &str = "Quit (your place is remembered)";
 
 /// Runs the plain wizard until the operator quits.
-pub fn run(mut rollout: Rollout) -> Result<u8> {
+pub fn run(mut rollout: Rollout, opts: &RunOptions) -> Result<u8> {
     if std::env::var_os("NO_COLOR").is_some() || std::env::var("TERM").is_ok_and(|t| t == "dumb") {
         inquire::set_global_render_config(inquire::ui::RenderConfig::empty());
     }
@@ -69,7 +69,7 @@ pub fn run(mut rollout: Rollout) -> Result<u8> {
             START => {
                 report(rollout.start(&current.key), &current.key, "in progress");
             }
-            CHECK => run_checks(&mut rollout, &current)?,
+            CHECK => run_checks(&mut rollout, &current, opts)?,
             SKIP => {
                 if let Some(reason) = ask(Text::new("Why is this step not needed?").prompt())? {
                     if reason.trim().is_empty() {
@@ -171,11 +171,10 @@ fn attest(rollout: &mut Rollout, inst: &Instance) -> Result<bool> {
     Ok(report(rollout.attest(&inst.key, Some(note), evidence), &inst.key, "attested done"))
 }
 
-fn run_checks(rollout: &mut Rollout, inst: &Instance) -> Result<()> {
+fn run_checks(rollout: &mut Rollout, inst: &Instance, opts: &RunOptions) -> Result<()> {
     let planned = rollout.plan_checks(inst);
     println!("running {} check(s)…", planned.len());
-    let opts =
-        RunOptions { renewal_lead_days: rollout.renewal_lead_days(), ..RunOptions::default() };
+    let opts = RunOptions { renewal_lead_days: rollout.renewal_lead_days(), ..opts.clone() };
     let on_done: checks::OnDone = Arc::new(|_, r| {
         println!("  {}: {} — {}", r.name, r.outcome.as_str(), r.summary);
         if !r.hint.is_empty() {

@@ -93,6 +93,10 @@ pub struct App {
     /// Search results (instance keys) and the highlighted one.
     pub matches: Vec<String>,
     pub match_row: usize,
+    /// Set by a first `q` while checks run; a second one quits.
+    quit_armed: bool,
+    /// How checks reach servers (`--timeout`, `--connect`, `--ca-file`).
+    pub net: crate::checks::RunOptions,
 }
 
 impl App {
@@ -115,6 +119,8 @@ impl App {
             attest_evidence: Vec::new(),
             matches: Vec::new(),
             match_row: 0,
+            quit_armed: false,
+            net: crate::checks::RunOptions::default(),
         };
         if let Some(inst) = app.rollout.resume_point() {
             app.jump_to(&inst.key);
@@ -208,6 +214,11 @@ impl App {
             return self.on_popup_key(popup, key);
         }
         match key.code {
+            KeyCode::Char('q') | KeyCode::Esc if !self.running.is_empty() && !self.quit_armed => {
+                self.quit_armed = true;
+                self.message =
+                    "checks are still running: press q again to quit without their results".into();
+            }
             KeyCode::Char('q') | KeyCode::Esc => self.leave(),
             KeyCode::Char('?') | KeyCode::F(1) => self.popup = Some(Popup::Help),
             KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') => {
@@ -367,6 +378,10 @@ impl App {
     fn copy(&mut self, index: usize) -> Vec<Request> {
         let Some(inst) = self.current() else { return Vec::new() };
         let Some(cmd) = self.rollout.step_of(&inst).commands.get(index) else { return Vec::new() };
+        if let Err(var) = self.rollout.render_strict(&cmd.code, inst.host.as_deref()) {
+            self.message = format!("not copied: `{var}` is not set; set it first with v");
+            return Vec::new();
+        }
         let code = self.rollout.render(&cmd.code, inst.host.as_deref());
         self.message = format!(
             "copied PowerShell {} ({} lines) to the clipboard via OSC 52 (if your terminal allows it)",

@@ -45,7 +45,7 @@ fn restore() {
 }
 
 /// Runs the wizard until the operator quits.
-pub fn run(rollout: Rollout, color: bool) -> Result<u8> {
+pub fn run(rollout: Rollout, color: bool, opts: RunOptions) -> Result<u8> {
     let term_err = |e: std::io::Error| {
         Error::Invalid(format!("cannot drive this terminal: {e}; try `mfa-rollout --plain`"))
     };
@@ -62,6 +62,7 @@ pub fn run(rollout: Rollout, color: bool) -> Result<u8> {
     watch_signals(&tx);
 
     let mut app = App::new(rollout, color);
+    app.net = opts;
     let result = event_loop(&mut terminal, &mut app, &tx, &rx);
     drop(guard);
     result.map_err(term_err)?;
@@ -106,7 +107,7 @@ fn event_loop(
 }
 
 fn check_options(app: &App) -> RunOptions {
-    RunOptions { renewal_lead_days: app.rollout.renewal_lead_days(), ..RunOptions::default() }
+    RunOptions { renewal_lead_days: app.rollout.renewal_lead_days(), ..app.net.clone() }
 }
 
 fn spawn_input(tx: Sender<Event>) {

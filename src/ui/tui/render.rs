@@ -116,27 +116,19 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let progress = app.rollout.progress();
     let total: usize = progress.iter().map(|p| p.total).sum();
     let closed: usize = progress.iter().map(|p| p.closed).sum();
-    let domain = app.rollout.value("domain").map(|v| v.display()).unwrap_or_default();
-    let line = Line::from(vec![
-        Span::styled(" mfa-rollout ", theme.heading()),
-        Span::raw(format!(
-            "{domain} · {} profile · {closed}/{total} steps closed",
-            app.rollout.state.profile
-        )),
-        Span::styled(
-            format!(
-                " · {}",
-                app.rollout
-                    .paths
-                    .state
-                    .file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default()
-            ),
-            theme.fg(Color::DarkGray),
-        ),
-    ]);
-    frame.render_widget(Paragraph::new(line), area);
+    let domain =
+        app.rollout.value("domain").map_or_else(|| "(domain not set)".to_string(), |v| v.display());
+    let main =
+        format!("{domain} · {} profile · {closed}/{total} steps closed", app.rollout.state.profile);
+    let file = app.rollout.paths.state.file_name().map(|n| n.to_string_lossy().into_owned());
+    let mut spans = vec![Span::styled(" mfa-rollout ", theme.heading()), Span::raw(main.clone())];
+    // The file name only when it fits whole.
+    if let Some(file) = file
+        && 13 + main.chars().count() + 3 + file.chars().count() <= usize::from(area.width)
+    {
+        spans.push(Span::styled(format!(" · {file}"), theme.fg(Color::DarkGray)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
@@ -191,8 +183,9 @@ fn draw_steps(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 glyph(s)
             };
             let title = app.rollout.render(&app.rollout.step_of(i).title, i.host.as_deref());
+            // A repeated step names its server first, so the rows differ even when clipped.
             let label = i.host.as_ref().map_or(title.clone(), |h| {
-                format!("{title} — {}", h.split('.').next().unwrap_or(h))
+                format!("[{}] {title}", h.split('.').next().unwrap_or(h))
             });
             Line::from(vec![
                 Span::styled(g.to_string(), theme.status(s)),
@@ -612,7 +605,14 @@ fn draw_prompt(
                 app.rollout.runbook.var(name).map(|d| d.description.clone()).unwrap_or_default();
             (
                 format!(" Set {name} "),
-                format!("{desc} · lists: comma-separated · Enter save · Esc cancel"),
+                format!(
+                    "{desc}{} · Enter save · Esc cancel",
+                    if app.rollout.runbook.var(name).is_some_and(|d| d.list) {
+                        " · a list: separate items with commas"
+                    } else {
+                        ""
+                    }
+                ),
             )
         }
         PromptKind::Search => (
@@ -620,19 +620,13 @@ fn draw_prompt(
             "type part of an id or title · ↑↓ choose · Enter jump · Esc cancel".into(),
         ),
     };
-    let mut lines = vec![Line::from(help).style(theme.fg(Color::DarkGray))];
-    let before: String = input.chars().take(cursor).collect();
-    let at: String = input.chars().skip(cursor).take(1).collect();
-    let after: String = input.chars().skip(cursor + 1).collect();
-    lines.push(Line::from(vec![
-        Span::raw("> "),
-        Span::raw(before),
-        Span::styled(
-            if at.is_empty() { " ".into() } else { at },
-            Style::default().add_modifier(Modifier::REVERSED),
-        ),
-        Span::raw(after),
-    ]));
+    let rect_width = 74u16.min(area.width.saturating_sub(2));
+    let inner = usize::from(rect_width.saturating_sub(2)).max(10);
+    let mut lines: Vec<Line<'static>> = wrap_words(&help, inner)
+        .into_iter()
+        .map(|l| Line::from(l).style(theme.fg(Color::DarkGray)))
+        .collect();
+    lines.push(input_line(input, cursor, inner));
     if *kind == PromptKind::Search {
         for (i, key) in app.matches.iter().take(10).enumerate() {
             let style = if i == app.match_row { Theme::selected() } else { Style::default() };
@@ -643,7 +637,7 @@ fn draw_prompt(
         }
     }
     let height = u16::try_from(lines.len()).unwrap_or(4) + 2;
-    let rect = centered(area, 74, height.max(4));
+    let rect = centered(area, rect_width, height.max(4));
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(&title, true, theme)),
@@ -659,4 +653,41 @@ fn clip(text: &str, width: usize) -> String {
         s.push('…');
         s
     }
+}
+
+/// Splits text into lines of at most `width` characters at spaces.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push(line);
+    out
+}
+
+/// The text field: `> ` and the input, scrolled so the cursor stays in view.
+fn input_line(input: &str, cursor: usize, width: usize) -> Line<'static> {
+    let room = width.saturating_sub(3).max(1);
+    let chars: Vec<char> = input.chars().collect();
+    let start = cursor.saturating_sub(room.saturating_sub(1));
+    let visible = |from: usize, to: usize| -> String {
+        chars.get(from.min(chars.len())..to.min(chars.len())).unwrap_or_default().iter().collect()
+    };
+    let at = visible(cursor, cursor + 1);
+    Line::from(vec![
+        Span::raw(if start > 0 { "…" } else { ">" }.to_string() + " "),
+        Span::raw(visible(start, cursor)),
+        Span::styled(
+            if at.is_empty() { " ".to_string() } else { at },
+            Style::default().add_modifier(Modifier::REVERSED),
+        ),
+        Span::raw(visible(cursor + 1, start + room)),
+    ])
 }
