@@ -89,7 +89,23 @@ pub enum CheckFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     Md,
+    Html,
     Json,
+    Junit,
+    Ics,
+}
+
+impl ExportFormat {
+    /// The format's name as the report module knows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Md => "md",
+            Self::Html => "html",
+            Self::Json => "json",
+            Self::Junit => "junit",
+            Self::Ics => "ics",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,7 +153,7 @@ pub enum Command {
     },
     /// Put a step back to pending.
     Reset { step: String },
-    /// Set variables (lists comma-separated): set `portal_address=10.0.0.50`
+    /// Set variables: KEY=VALUE ... (a list takes items separated by commas)
     Set {
         #[arg(required = true, value_name = "KEY=VALUE")]
         pairs: Vec<String>,
@@ -147,7 +163,7 @@ pub enum Command {
         #[command(subcommand)]
         action: SecretCommand,
     },
-    /// Export the completed-checklist record.
+    /// Export the completed-checklist record (ics: certificate renewal reminders).
     Export {
         #[arg(long, value_enum)]
         format: ExportFormat,
@@ -160,8 +176,12 @@ pub enum Command {
     },
     /// The journal, readable.
     Log(FormatArg),
-    /// Check that the journal's hash chain is intact.
-    Verify,
+    /// Check that the journal's hash chain is intact, and that an exported record matches it.
+    Verify {
+        /// An exported record (any format) to match against the journal.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

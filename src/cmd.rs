@@ -60,7 +60,15 @@ pub fn dispatch(command: Command, book: Runbook, state: &Path, net: &NetArgs) ->
         Command::Check(args) => check(open(book, state, Access::Write)?, &args, net),
         Command::Attest { step, note, evidence } => {
             let mut r = open(book, state, Access::Write)?;
-            let evidence = pairs(&evidence, "--evidence")?.into_iter().collect();
+            let list = pairs(&evidence, "--evidence")?;
+            let mut evidence = BTreeMap::new();
+            for (k, v) in list {
+                if evidence.insert(k.clone(), v).is_some() {
+                    return Err(Error::Invalid(format!(
+                        "--evidence {k}=… is given twice; give each key once"
+                    )));
+                }
+            }
             r.attest(&step, note, evidence)?;
             done(&r, &step)
         }
@@ -100,7 +108,7 @@ pub fn dispatch(command: Command, book: Runbook, state: &Path, net: &NetArgs) ->
             export(&open(book, state, Access::Read)?, format, output.as_deref(), force)
         }
         Command::Log(f) => log(&open(book, state, Access::Read)?, f.format),
-        Command::Verify => verify(state),
+        Command::Verify { record } => verify(state, record.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -158,16 +166,8 @@ fn init(book: Runbook, state: &Path, profile: &str, set: &[String], force: bool)
             missing[0]
         );
     }
-    say!("open the wizard with `mfa-rollout{}`", state_flag(state));
+    say!("open the wizard with `mfa-rollout{}`", mfa_rollout::error::state_flag(state));
     Ok(0)
-}
-
-fn state_flag(state: &Path) -> String {
-    if state == Path::new("mfa-rollout.toml") {
-        String::new()
-    } else {
-        format!(" --state {}", state.display())
-    }
 }
 
 fn status(r: &Rollout, format: ListFormat) -> u8 {
@@ -495,12 +495,13 @@ fn secret_set(r: &Rollout, name: &str) -> Result<u8> {
 }
 
 fn export(r: &Rollout, format: ExportFormat, output: Option<&Path>, force: bool) -> Result<u8> {
-    let name = match format {
-        ExportFormat::Md => "md",
-        ExportFormat::Json => "json",
-    };
     let record = report::build(r);
-    let text = report::render(&record, name).unwrap_or_default();
+    let text = report::render(&record, format.name()).unwrap_or_default();
+    if format == ExportFormat::Ics && report::certificates(&record).is_empty() {
+        eprintln!(
+            "notice: no certificate with an expiry date is recorded yet: run the TLS checks (`mfa-rollout check primary`) or attest with --evidence expires=YYYY-MM-DD thumbprint=..."
+        );
+    }
     match output {
         None => {
             std::io::stdout()
@@ -536,9 +537,11 @@ fn log(r: &Rollout, format: ListFormat) -> Result<u8> {
         };
         let extra = match &e.action {
             mfa_rollout::state::action::Action::Attest { note: Some(n), .. } => {
-                format!("  \"{n}\"")
+                format!("  \"{}\"", n.replace('\n', " ⏎ "))
             }
-            mfa_rollout::state::action::Action::Skip { reason, .. } => format!("  \"{reason}\""),
+            mfa_rollout::state::action::Action::Skip { reason, .. } => {
+                format!("  \"{}\"", reason.replace('\n', " ⏎ "))
+            }
             _ => String::new(),
         };
         say!("{:>4} {} {}@{}  {what}{extra}", e.seq, e.actor.at, e.actor.user, e.actor.host);
@@ -565,7 +568,7 @@ fn describe(action: &mfa_rollout::state::action::Action) -> String {
     }
 }
 
-fn verify(state: &Path) -> Result<u8> {
+fn verify(state: &Path, record: Option<&Path>) -> Result<u8> {
     let paths = mfa_rollout::state::Paths::new(state);
     if !paths.journal.exists() {
         return Err(Error::Invalid(format!(
@@ -580,16 +583,51 @@ fn verify(state: &Path) -> Result<u8> {
         }
         Ok(j)
     });
-    match checked {
-        Ok(j) => {
-            let n = j.entries.len();
-            say!("journal intact: {n} {}, final hash {}", plural(n, "entry", "entries"), j.head);
-            Ok(0)
-        }
+    let j = match checked {
+        Ok(j) => j,
         Err(b) => {
             say!("journal BROKEN at {}:{}: {}", paths.journal.display(), b.line, b.reason);
-            Ok(1)
+            return Ok(1);
         }
+    };
+    let n = j.entries.len();
+    say!("journal intact: {n} {}, final hash {}", plural(n, "entry", "entries"), j.head);
+    let Some(file) = record else { return Ok(0) };
+
+    let text = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let text = String::from_utf8_lossy(&text);
+    let Some((entries, head)) = report::find_marker(&text) else {
+        return Err(Error::Invalid(format!(
+            "{}: no `journal entries=N head=HEX` line; is this a record exported by mfa-rollout?",
+            file.display()
+        )));
+    };
+    let at = match entries {
+        0 => journal::GENESIS.to_string(),
+        k if k <= n => journal::hash_of_line(&paths.journal, k)?,
+        _ => {
+            say!(
+                "record DOES NOT MATCH: it was exported after {entries} changes, but the journal holds only {n}"
+            );
+            return Ok(1);
+        }
+    };
+    if at == head {
+        let later = n - entries;
+        say!(
+            "record matches the journal at entry {entries}{}",
+            if later == 0 {
+                " (the latest)".to_string()
+            } else {
+                format!("; {later} change(s) were recorded after it")
+            }
+        );
+        Ok(0)
+    } else {
+        say!(
+            "record DOES NOT MATCH: its hash for entry {entries} is {head}, the journal's is {at}: the record or the journal was altered"
+        );
+        Ok(1)
     }
 }
 

@@ -27,7 +27,9 @@ pub enum Error {
 
     /// No state file where one was expected.
     #[error(
-        "no rollout at {0}\n  create one with `mfa-rollout init --profile demo`, or point --state / MFA_ROLLOUT_STATE at an existing file"
+        "no rollout at {}\n  create one with `mfa-rollout{} init --profile demo`, or point --state / MFA_ROLLOUT_STATE at an existing file",
+        .0.display(),
+        state_flag(.0)
     )]
     NoState(PathBuf),
 
@@ -67,4 +69,23 @@ impl Error {
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end].split(|b| *b == b'\n').count()
+}
+
+/// Quotes a path for pasting into PowerShell, cmd or a POSIX shell when it needs it.
+pub fn quote(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    if text.chars().any(|c| c.is_whitespace() || "'\"$&|;<>()`".contains(c)) {
+        format!("'{}'", text.replace('\'', "''"))
+    } else {
+        text
+    }
+}
+
+/// ` --state PATH` when the state file is not the default one, for suggested commands.
+pub fn state_flag(state: &std::path::Path) -> String {
+    if state == std::path::Path::new("mfa-rollout.toml") {
+        String::new()
+    } else {
+        format!(" --state {}", quote(state))
+    }
 }

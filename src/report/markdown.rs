@@ -83,14 +83,15 @@ pub fn to_markdown(r: &Record) -> String {
     }
     let _ = writeln!(
         out,
-        "---\n\nJournal: {} entries, final hash `{}`{}",
+        "---\n\nJournal: {} entries, final hash `{}`{}\n\n`{}`",
         r.journal.entries,
         r.journal.head,
         if r.journal.intact {
             ""
         } else {
             " (the journal chain is BROKEN: run `mfa-rollout verify`)"
-        }
+        },
+        r.journal.marker
     );
     out
 }

@@ -1,6 +1,11 @@
-//! The completed-checklist record: one [`Record`] built from a rollout, written as JSON
-//! (stable, versioned) or Markdown. Built from the state only; secrets are never in it.
+//! The completed-checklist record: one [`Record`] built from a rollout, written as
+//! Markdown, HTML, JSON (stable, versioned), `JUnit` or iCalendar renewal reminders. Built
+//! from the state only, so secrets are never in it. Every format carries the journal's
+//! final hash as `journal entries=N head=HEX`, which `verify --record` matches.
 
+mod html;
+mod ics;
+mod junit;
 mod markdown;
 
 use std::collections::BTreeMap;
@@ -12,13 +17,25 @@ use crate::engine::{Rollout, now};
 use crate::runbook::Value;
 use crate::state::journal;
 
+pub use ics::{Certificate, certificates};
 pub use markdown::to_markdown;
 
 /// Version of the JSON record's layout; bumped on any incompatible change.
 pub const RECORD_SCHEMA: u32 = 1;
 
 /// Export formats this build writes.
-pub const FORMATS: &[&str] = &["md", "json"];
+pub const FORMATS: &[&str] = &["md", "html", "json", "junit", "ics"];
+
+/// The file extension of a format.
+pub fn extension(format: &str) -> &'static str {
+    match format {
+        "html" => "html",
+        "json" => "json",
+        "junit" => "xml",
+        "ics" => "ics",
+        _ => "md",
+    }
+}
 
 /// The record.
 #[derive(Debug, Serialize)]
@@ -30,6 +47,12 @@ pub struct Record {
     pub profile: String,
     pub created: String,
     pub state_file: String,
+    pub domain: String,
+    /// Servers by role, as the rollout's values name them.
+    pub servers: Vec<(String, Vec<String>)>,
+    /// Everyone who recorded a change, with where.
+    pub operators: Vec<String>,
+    pub renewal_lead_days: i64,
     pub values: BTreeMap<String, Value>,
     pub totals: Totals,
     pub phases: Vec<PhaseRecord>,
@@ -85,6 +108,26 @@ pub struct JournalRecord {
     pub entries: usize,
     pub head: String,
     pub intact: bool,
+    /// `journal entries=N head=HEX`, the line `verify --record` looks for.
+    pub marker: String,
+}
+
+/// The marker every format carries.
+pub fn marker(entries: usize, head: &str) -> String {
+    format!("journal entries={entries} head={head}")
+}
+
+/// Finds the marker in an exported record: (entries, head).
+pub fn find_marker(text: &str) -> Option<(usize, String)> {
+    // iCalendar folds long lines ("\r\n" + one space); unfold before looking.
+    let text = text.replace("\r\n ", "").replace("\n ", "");
+    let at = text.find("journal entries=")?;
+    let rest = &text[at + "journal entries=".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let rest = rest[digits.len()..].strip_prefix(" head=")?;
+    let head: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    (head.len() == 64).then_some(())?;
+    Some((digits.parse().ok()?, head))
 }
 
 /// Builds the record of a rollout.
@@ -132,10 +175,35 @@ pub fn build(rollout: &Rollout) -> Record {
     let journal = match journal::read(&rollout.paths.journal) {
         Ok(Ok(j)) if rollout.paths.journal.exists() => {
             let intact = journal::check_against_state(&j, rollout.state.journal_seq).is_ok();
-            JournalRecord { entries: j.entries.len(), head: j.head, intact }
+            let marker = marker(j.entries.len(), &j.head);
+            JournalRecord { entries: j.entries.len(), head: j.head, intact, marker }
         }
-        _ => JournalRecord { entries: 0, head: String::new(), intact: false },
+        _ => {
+            JournalRecord { entries: 0, head: String::new(), intact: false, marker: String::new() }
+        }
     };
+    let get = |name: &str| rollout.value(name).map(|v| v.items()).unwrap_or_default();
+    let servers: Vec<(String, Vec<String>)> = [
+        ("Primary MFA server", get("mfa_fqdn")),
+        ("Secondary MFA servers", get("mfa_secondaries")),
+        ("User Portal server", get("portal_host_fqdn")),
+        ("User Portal name", get("portal_fqdn")),
+        ("AD FS servers", get("adfs_servers")),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut operators: Vec<String> = rollout
+        .state
+        .steps
+        .values()
+        .filter_map(|r| {
+            r.by.as_ref().map(|by| format!("{by}@{}", r.host.as_deref().unwrap_or("?")))
+        })
+        .collect();
+    operators.sort();
+    operators.dedup();
     let values = rollout
         .runbook
         .variables
@@ -150,6 +218,10 @@ pub fn build(rollout: &Rollout) -> Record {
         profile: rollout.state.profile.clone(),
         created: rollout.state.created.clone(),
         state_file: rollout.paths.state.display().to_string(),
+        domain: rollout.value("domain").map(|v| v.display()).unwrap_or_default(),
+        servers,
+        operators,
+        renewal_lead_days: rollout.renewal_lead_days(),
         values,
         totals,
         phases,
@@ -157,13 +229,29 @@ pub fn build(rollout: &Rollout) -> Record {
     }
 }
 
-/// Renders the record in a format.
+/// Renders the record in a format (one of [`FORMATS`]).
 pub fn render(record: &Record, format: &str) -> Option<String> {
     match format {
         "json" => serde_json::to_string_pretty(record).ok().map(|s| s + "\n"),
         "md" => Some(to_markdown(record)),
+        "html" => Some(html::to_html(record)),
+        "junit" => Some(junit::to_junit(record)),
+        "ics" => Some(ics::to_ics(record)),
         _ => None,
     }
+}
+
+/// Steps with open items first, then the rest, in runbook order (for md and html).
+pub fn open_first(record: &Record) -> Vec<&StepRecord> {
+    let all: Vec<&StepRecord> = record.phases.iter().flat_map(|p| &p.steps).collect();
+    let (open, closed): (Vec<&StepRecord>, Vec<&StepRecord>) =
+        all.into_iter().partition(|s| !is_closed(&s.status));
+    open.into_iter().chain(closed).collect()
+}
+
+/// True for statuses with nothing left to do.
+pub fn is_closed(status: &str) -> bool {
+    matches!(status, "done" | "verified" | "skipped" | "n/a")
 }
 
 /// Writes an export to `path`, refusing to overwrite an existing file without `force`

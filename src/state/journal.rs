@@ -139,3 +139,12 @@ pub fn check_against_state(journal: &Journal, state_seq: u64) -> std::result::Re
     }
     Ok(())
 }
+
+/// The hash of line `n` (1-based) of a journal file, for matching an exported record.
+pub fn hash_of_line(path: &Path, n: usize) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.split_terminator('\n')
+        .nth(n.saturating_sub(1))
+        .map(hash)
+        .ok_or_else(|| Error::Invalid(format!("{}: has no line {n}", path.display())))
+}

@@ -140,7 +140,7 @@ impl Detail {
             let (label, text) = split_note(n);
             let _ = writeln!(out, "{label}: {text}");
         }
-        let _ = writeln!(out, "\n{}", self.instructions.trim_end());
+        let _ = writeln!(out, "\n{}", plain_markdown(self.instructions.trim_end()));
         if !self.values.is_empty() {
             let _ = writeln!(out, "\nValues:");
             for (name, value, origin, _) in &self.values {
@@ -205,4 +205,29 @@ pub fn split_note(note: &str) -> (&str, &str) {
         }
         _ => ("Note", note),
     }
+}
+
+/// Markdown emphasis and code marks removed, for plain text and screen readers.
+pub fn plain_markdown(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let body = line.replace("**", "").replace('`', "");
+            let mut out = String::with_capacity(body.len());
+            let chars: Vec<char> = body.chars().collect();
+            for (i, c) in chars.iter().enumerate() {
+                let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied().unwrap_or(' ');
+                let next = chars.get(i + 1).copied().unwrap_or(' ');
+                // A `*` touching a word is emphasis; a list bullet `* ` is kept.
+                if *c == '*'
+                    && (!prev.is_whitespace() || !next.is_whitespace())
+                    && (i != 0 || next != ' ')
+                {
+                    continue;
+                }
+                out.push(*c);
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -1,6 +1,9 @@
 //! The plain wizard: linear prompts (inquire), one step at a time, no full-screen drawing,
 //! so it reads well through a screen reader and over a serial console. It offers the
 //! same operations as the TUI, through the same engine calls.
+//!
+//! Everything goes to standard error, the stream inquire prompts on, so text and prompts
+//! stay in order even when standard output is redirected.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,6 +16,11 @@ use crate::checks::{self, RunOptions};
 use crate::engine::Instance;
 use crate::error::{Error, Result};
 use crate::ui::detail::Detail;
+
+/// Prints a line on standard error, beside the prompts.
+macro_rules! say {
+    ($($arg:tt)*) => { eprintln!($($arg)*) };
+}
 
 const ATTEST: &str = "Attest this step is done";
 const START: &str = "Mark it in progress";
@@ -31,23 +39,19 @@ pub fn run(mut rollout: Rollout, opts: &RunOptions) -> Result<u8> {
         inquire::set_global_render_config(inquire::ui::RenderConfig::empty());
     }
     for n in &rollout.notices {
-        println!("notice: {n}");
+        say!("notice: {n}");
     }
     if !rollout.state.ui.welcomed {
-        println!(
-            "{}\n\n{}\n",
-            rollout.runbook.about.title,
-            rollout.runbook.about.welcome.trim_end()
-        );
+        say!("{}\n\n{}\n", rollout.runbook.about.title, rollout.runbook.about.welcome.trim_end());
         rollout.mark_welcomed();
     }
-    println!("log: {}", rollout.paths.log.display());
+    say!("log: {}", rollout.paths.log.display());
     let Some(mut current) = rollout.resume_point() else { return Ok(0) };
     let mut show = true;
     loop {
         if show {
             print_progress(&rollout);
-            println!("\n{}", Detail::of(&rollout, &current).to_text());
+            say!("\n{}", Detail::of(&rollout, &current).to_text());
         }
         show = true;
         let mut options = vec![ATTEST, START];
@@ -73,7 +77,7 @@ pub fn run(mut rollout: Rollout, opts: &RunOptions) -> Result<u8> {
             SKIP => {
                 if let Some(reason) = ask(Text::new("Why is this step not needed?").prompt())? {
                     if reason.trim().is_empty() {
-                        println!("a skip needs a reason; nothing changed");
+                        say!("a skip needs a reason; nothing changed");
                     } else if report(rollout.skip(&current.key, &reason), &current.key, "skipped") {
                         advance(&mut rollout, &mut current);
                     }
@@ -116,11 +120,11 @@ fn ask<T>(answer: std::result::Result<T, InquireError>) -> Result<Option<T>> {
 fn report(result: Result<()>, key: &str, what: &str) -> bool {
     match result {
         Ok(()) => {
-            println!("{key}: {what}");
+            say!("{key}: {what}");
             true
         }
         Err(e) => {
-            println!("not done: {e}");
+            say!("not done: {e}");
             false
         }
     }
@@ -134,13 +138,13 @@ fn print_progress(rollout: &Rollout) {
         .zip(rollout.progress())
         .map(|(p, pr)| format!("{} {}/{}", p.id, pr.closed, pr.total))
         .collect();
-    println!("\nProgress: {}", line.join(" · "));
+    say!("\nProgress: {}", line.join(" · "));
 }
 
 fn advance(rollout: &mut Rollout, current: &mut Instance) {
     match rollout.next_open() {
         Some(next) => *current = next,
-        None => println!(
+        None => say!(
             "every step is closed; export the record with `mfa-rollout export --format md -o record.md`"
         ),
     }
@@ -173,12 +177,12 @@ fn attest(rollout: &mut Rollout, inst: &Instance) -> Result<bool> {
 
 fn run_checks(rollout: &mut Rollout, inst: &Instance, opts: &RunOptions) -> Result<()> {
     let planned = rollout.plan_checks(inst);
-    println!("running {} check(s)…", planned.len());
+    say!("running {} check(s)…", planned.len());
     let opts = RunOptions { renewal_lead_days: rollout.renewal_lead_days(), ..opts.clone() };
     let on_done: checks::OnDone = Arc::new(|_, r| {
-        println!("  {}: {} — {}", r.name, r.outcome.as_str(), r.summary);
+        say!("  {}: {} — {}", r.name, r.outcome.as_str(), r.summary);
         if !r.hint.is_empty() {
-            println!("    hint: {}", r.hint);
+            say!("    hint: {}", r.hint);
         }
     });
     let results = checks::run_all(planned, &opts, &on_done)?;
@@ -195,7 +199,7 @@ fn set_value(rollout: &mut Rollout, inst: &Instance) -> Result<()> {
         .cloned()
         .collect();
     if names.is_empty() {
-        println!("this step uses no values you can set");
+        say!("this step uses no values you can set");
         return Ok(());
     }
     let Some(name) = ask(Select::new("Which value?", names).prompt())? else { return Ok(()) };
@@ -210,11 +214,11 @@ fn set_value(rollout: &mut Rollout, inst: &Instance) -> Result<()> {
         return Ok(());
     };
     match rollout.set(&[(name.clone(), text)]) {
-        Ok(()) => println!(
+        Ok(()) => say!(
             "{name} = {}",
             rollout.value(&name).map_or_else(|| "(not set)".into(), |v| v.display())
         ),
-        Err(e) => println!("not set: {e}"),
+        Err(e) => say!("not set: {e}"),
     }
     Ok(())
 }

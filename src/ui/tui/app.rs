@@ -39,6 +39,8 @@ pub enum PromptKind {
     SkipReason,
     SetValue(String),
     Search,
+    /// Where to write an export in this format.
+    ExportPath(&'static str),
 }
 
 /// An open popup.
@@ -54,6 +56,10 @@ pub enum Popup {
     /// Pick a variable to edit (names), with the selected row.
     Vars {
         names: Vec<String>,
+        selected: usize,
+    },
+    /// Pick an export format.
+    Export {
         selected: usize,
     },
     /// Pick a command to copy.
@@ -248,6 +254,7 @@ impl App {
                 self.prompt(PromptKind::Search, String::new());
             }
             KeyCode::Char('v') => self.open_vars(),
+            KeyCode::Char('e') => self.popup = Some(Popup::Export { selected: 0 }),
             KeyCode::Char('y') => return self.begin_copy(),
             KeyCode::Char('c') => return self.check_current(),
             KeyCode::Char('C') => return self.check_phase(),
@@ -454,6 +461,30 @@ impl App {
                 }
                 Vec::new()
             }
+            Popup::Export { selected } => {
+                let n = crate::report::FORMATS.len();
+                match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.popup = Some(Popup::Export { selected: step_index(selected, -1, n) });
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.popup = Some(Popup::Export { selected: step_index(selected, 1, n) });
+                    }
+                    KeyCode::Enter => {
+                        let format = crate::report::FORMATS[selected.min(n - 1)];
+                        let path = self.default_export_path(format);
+                        let cursor = path.chars().count();
+                        self.popup = Some(Popup::Prompt {
+                            kind: PromptKind::ExportPath(format),
+                            input: path,
+                            cursor,
+                        });
+                    }
+                    KeyCode::Esc => {}
+                    _ => self.popup = Some(Popup::Export { selected }),
+                }
+                Vec::new()
+            }
             Popup::Vars { names, selected } => {
                 let n = names.len();
                 match key.code {
@@ -512,6 +543,35 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// `<state name>-record.<ext>` beside the state file.
+    fn default_export_path(&self, format: &str) -> String {
+        let state = &self.rollout.paths.state;
+        let stem = state
+            .file_stem()
+            .map_or_else(|| "mfa-rollout".into(), |s| s.to_string_lossy().into_owned());
+        state
+            .with_file_name(format!("{stem}-record.{}", crate::report::extension(format)))
+            .display()
+            .to_string()
+    }
+
+    fn export(&mut self, format: &str, path: &str) {
+        if path.is_empty() {
+            self.message = "no file name given; nothing exported".into();
+            return;
+        }
+        let record = crate::report::build(&self.rollout);
+        let text = crate::report::render(&record, format).unwrap_or_default();
+        let path = std::path::Path::new(path);
+        self.message = match crate::report::write_file(&self.rollout, path, &text, false) {
+            Ok(()) => {
+                let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+                format!("wrote the {format} record to {}", full.display())
+            }
+            Err(e) => format!("not exported: {}", first_line(&e.to_string())),
+        };
     }
 
     fn search(&mut self, text: &str) {
@@ -577,6 +637,7 @@ impl App {
                 }
                 Err(e) => self.message = first_line(&e.to_string()),
             },
+            PromptKind::ExportPath(format) => self.export(format, input.trim()),
             PromptKind::Search => {
                 if let Some(key) = self.matches.get(self.match_row).cloned() {
                     self.jump_to(&key);

@@ -429,6 +429,7 @@ const KEYS: &[(&str, &str)] = &[
     ("y", "copy"),
     ("/", "find"),
     ("v", "values"),
+    ("e", "export"),
     ("n", "next"),
 ];
 
@@ -465,6 +466,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("C", "run every check of this phase"),
     ("y", "copy a PowerShell command (OSC 52 clipboard)"),
     ("v", "edit a value this step uses"),
+    ("e", "export the record (md, html, json, junit, ics)"),
     ("?  F1", "this help"),
     ("q  Esc  Ctrl-C", "quit (where you are is remembered)"),
 ];
@@ -551,6 +553,23 @@ fn draw_popup(frame: &mut Frame<'_>, area: Rect, app: &App, popup: &Popup, theme
                 .highlight_style(Theme::selected());
             frame.render_stateful_widget(list, rect, &mut state);
         }
+        Popup::Export { selected } => {
+            let labels = [
+                "md     Markdown checklist",
+                "html   one self-contained page (print on A4, read on a phone)",
+                "json   the record for tools (versioned)",
+                "junit  one test case per step, for a CI dashboard",
+                "ics    certificate renewal reminders for your calendar",
+            ];
+            let items: Vec<ListItem<'_>> = labels.iter().map(|l| ListItem::new(*l)).collect();
+            let rect = centered(area, 70, u16::try_from(items.len()).unwrap_or(5) + 2);
+            frame.render_widget(Clear, rect);
+            let mut state = ListState::default().with_selected(Some(*selected));
+            let list = List::new(items)
+                .block(block(" Export the record as… (Enter) ", true, theme))
+                .highlight_style(Theme::selected());
+            frame.render_stateful_widget(list, rect, &mut state);
+        }
         Popup::Vars { names, selected } => {
             let items: Vec<ListItem<'_>> = names
                 .iter()
@@ -615,6 +634,10 @@ fn draw_prompt(
                 ),
             )
         }
+        PromptKind::ExportPath(format) => (
+            format!(" Export the {format} record to "),
+            "an existing file is not overwritten · Enter write · Esc cancel".into(),
+        ),
         PromptKind::Search => (
             " Find a step ".into(),
             "type part of an id or title · ↑↓ choose · Enter jump · Esc cancel".into(),

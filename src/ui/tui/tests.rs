@@ -203,3 +203,26 @@ fn opens_where_the_operator_left_off() {
     assert_eq!(second.popup, None, "the welcome screen shows only once");
     assert_eq!(second.current().unwrap().key, "portal.dns");
 }
+
+#[test]
+fn export_dialog_writes_beside_the_state_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path());
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('e'));
+    assert_eq!(app.popup, Some(Popup::Export { selected: 0 }));
+    key(&mut app, KeyCode::Down); // html
+    key(&mut app, KeyCode::Enter);
+    let Some(Popup::Prompt { input, .. }) = app.popup.clone() else { panic!("no path prompt") };
+    assert!(input.ends_with("r-record.html"), "{input}");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.message.starts_with("wrote the html record to"), "{}", app.message);
+    let html = std::fs::read_to_string(dir.path().join("r-record.html")).unwrap();
+    assert!(html.contains("MFA rollout record"));
+
+    key(&mut app, KeyCode::Char('e'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    assert!(app.message.contains("exists"), "{}", app.message);
+}
