@@ -15,7 +15,7 @@ pub enum Error {
 
     /// The state file cannot be parsed or does not make sense.
     #[error(
-        "{path}:{line}: {message}\n  the file was left untouched; fix that line by hand, or restore {path}.bak"
+        "{path}:{line}: {message}\n  the file was left untouched; fix that line by hand (the previous save, when there is one, is {path}.bak)"
     )]
     StateCorrupt { path: PathBuf, line: usize, message: String },
 

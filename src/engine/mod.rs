@@ -72,14 +72,17 @@ impl Rollout {
         let mut rollout = Self::bare(runbook, paths, State::default());
         if access == Access::Write {
             rollout.take_lock()?;
-            if journal::repair_tail(&rollout.paths.journal)? {
-                rollout.notices.push(
-                    "cut an unfinished last line from the journal (that change was never saved)"
-                        .into(),
-                );
-            }
         }
         rollout.state = State::load(&rollout.paths.state)?;
+        // A cut-short last line is a change whose save never finished, so it may go; a
+        // line the state says it reflects is evidence and is never removed.
+        if access == Access::Write
+            && journal::repair_tail(&rollout.paths.journal, rollout.state.journal_seq)?
+        {
+            rollout.notices.push(
+                "cut an unfinished last line from the journal (that change was never saved)".into(),
+            );
+        }
         rollout.check_loaded_values()?;
         rollout.catch_up(access)?;
         Ok(rollout)
@@ -292,6 +295,19 @@ impl Rollout {
         }
     }
 
+    /// Finds a step the operator can act on: a repeated step needs one of its servers.
+    fn find_actionable(&self, key: &str) -> Result<crate::engine::Instance> {
+        let inst = self.find(key)?;
+        let step = self.step_of(&inst);
+        if let (Some(list), None) = (&step.repeat, &inst.host) {
+            return Err(Error::Invalid(format!(
+                "step `{}` repeats for each server in `{list}`, which lists none\n  set it first: `mfa-rollout set {list}=SERVER[,SERVER...]`",
+                step.id
+            )));
+        }
+        Ok(inst)
+    }
+
     /// The operator attests a step.
     pub fn attest(
         &mut self,
@@ -299,7 +315,7 @@ impl Rollout {
         note: Option<String>,
         evidence: BTreeMap<String, String>,
     ) -> Result<()> {
-        let inst = self.find(key)?;
+        let inst = self.find_actionable(key)?;
         let step = &self.runbook.phases[inst.phase].steps[inst.step];
         for k in evidence.keys() {
             if !step.evidence.iter().any(|e| &e.key == k) {
@@ -317,13 +333,13 @@ impl Rollout {
 
     /// The operator marks a step in progress.
     pub fn start(&mut self, key: &str) -> Result<()> {
-        let inst = self.find(key)?;
+        let inst = self.find_actionable(key)?;
         self.commit(Action::Start { step: inst.key })
     }
 
     /// The operator skips a step; a reason is required.
     pub fn skip(&mut self, key: &str, reason: &str) -> Result<()> {
-        let inst = self.find(key)?;
+        let inst = self.find_actionable(key)?;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::Invalid(

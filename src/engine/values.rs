@@ -114,6 +114,15 @@ impl Rollout {
         for (name, value) in &self.state.values {
             self.runbook.check_value(name, value).map_err(|m| corrupt(name, m))?;
         }
+        // Rules that span values, as `set` enforces them, for a hand-edited file too.
+        self.check_values(&self.state.values).map_err(|e| {
+            let message = e.to_string();
+            let name = ["sync_group", "whfb_group", "mfa_secondaries"]
+                .into_iter()
+                .find(|n| message.contains(n) && self.state.values.contains_key(*n))
+                .unwrap_or("values");
+            corrupt(name, message)
+        })?;
         if self.runbook.profile(&self.state.profile).is_none() {
             let at = text.find("\nprofile =").map_or(1, |i| line_of(&text, i + 1));
             return Err(Error::StateCorrupt {

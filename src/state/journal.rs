@@ -114,10 +114,15 @@ pub fn append(path: &Path, entry: &Entry) -> Result<String> {
     Ok(hash(&line))
 }
 
-/// Cuts an interrupted, partial last line so appends continue the chain.
-pub fn repair_tail(path: &Path) -> Result<bool> {
+/// Cuts an interrupted, partial last line so appends continue the chain — but only when
+/// that line lies beyond the `committed` lines the state file reflects.
+pub fn repair_tail(path: &Path, committed: u64) -> Result<bool> {
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(false) };
     if text.is_empty() || text.ends_with('\n') {
+        return Ok(false);
+    }
+    let complete = text.matches('\n').count() as u64;
+    if complete < committed {
         return Ok(false);
     }
     let keep = text.rfind('\n').map_or(0, |i| i + 1);

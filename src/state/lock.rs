@@ -46,7 +46,7 @@ impl Lock {
             .read(true)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
+            .map_err(|e| folder_error(state, &lock_path, e))?;
 
         match file.try_lock() {
             Ok(()) => {}
@@ -71,6 +71,25 @@ impl Drop for Lock {
         // Wine reports an error from unlock although the lock is released; closing the
         // handle releases it everywhere, so the result is not interesting.
         let _ = self.file.unlock();
+    }
+}
+
+/// Says what is wrong with the state file's folder, rather than naming the lock file.
+fn folder_error(state: &Path, lock_path: &Path, e: std::io::Error) -> Error {
+    let folder = match state.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Invalid(format!(
+            "the folder {} does not exist\n  create it, or choose another --state",
+            folder.display()
+        )),
+        std::io::ErrorKind::PermissionDenied => Error::Invalid(format!(
+            "cannot create files in {}: permission denied\n  changes need a folder you can write to; reading (status, show, export) works without it",
+            folder.display()
+        )),
+        _ => Error::io(lock_path, e),
     }
 }
 

@@ -208,7 +208,12 @@ impl State {
             }
         }
         toml::from_str(text).map_err(|e| {
-            corrupt(e.span().map_or(1, |s| line_of(text, s.start)), e.message().to_string())
+            let message = if e.message().contains("untagged enum Value") {
+                "a value must be text in quotes, or a list of texts like [\"a\", \"b\"]".to_string()
+            } else {
+                e.message().to_string()
+            };
+            corrupt(e.span().map_or(1, |s| line_of(text, s.start)), message)
         })
     }
 
