@@ -41,7 +41,11 @@ pub struct Cli {
     #[arg(long)]
     pub plain: bool,
 
-    /// No colours (also honoured: the `NO_COLOR` environment variable).
+    /// No colours (the NO_COLOR environment variable does the same).
+    #[expect(
+        clippy::doc_markdown,
+        reason = "--help shows the variable's name as the user types it"
+    )]
     #[arg(long, global = true)]
     pub no_color: bool,
 

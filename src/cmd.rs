@@ -57,7 +57,7 @@ pub fn dispatch(command: Command, book: Runbook, state: &Path, net: &NetArgs) ->
         Command::Steps(f) => Ok(steps(&open(book, state, Access::Read)?, f.format)),
         Command::Vars(f) => Ok(vars(&open(book, state, Access::Read)?, f.format)),
         Command::Show { step } => show(&open(book, state, Access::Read)?, &step),
-        Command::Check(args) => check(open(book, state, Access::Write)?, &args, net),
+        Command::Check(args) => check(book, state, &args, net),
         Command::Attest { step, note, evidence } => {
             let mut r = open(book, state, Access::Write)?;
             let list = pairs(&evidence, "--evidence")?;
@@ -329,7 +329,10 @@ pub fn net_options(net: &NetArgs) -> Result<RunOptions> {
     Ok(opts)
 }
 
-fn check(mut r: Rollout, args: &CheckArgs, net: &NetArgs) -> Result<u8> {
+/// Runs checks without holding the writer lock (they may take a while, and the wizard may
+/// be open); takes the lock only to record the results.
+fn check(book: Runbook, state: &Path, args: &CheckArgs, net: &NetArgs) -> Result<u8> {
+    let r = open(book.clone(), state, Access::Read)?;
     let mut opts = net_options(net)?;
     opts.renewal_lead_days = r.renewal_lead_days();
     let mut instances = select(&r, &args.steps)?;
@@ -337,11 +340,8 @@ fn check(mut r: Rollout, args: &CheckArgs, net: &NetArgs) -> Result<u8> {
     instances.retain(|i| seen.insert(i.key.clone()));
     let planned: Vec<_> = instances.iter().flat_map(|i| r.plan_checks(i)).collect();
 
-    let targets: std::collections::HashSet<String> = planned
-        .iter()
-        .flat_map(|p| p.params.iter().filter(|(k, _)| *k == "host" || *k == "also_names"))
-        .flat_map(|(_, v)| v.split(',').map(|n| n.trim().to_ascii_lowercase()).collect::<Vec<_>>())
-        .collect();
+    let targets: std::collections::HashSet<String> =
+        planned.iter().flat_map(checks::connect_names).collect();
     for name in opts.connect.keys().filter(|n| !targets.contains(*n)) {
         eprintln!("notice: --connect {name}=…: no check here connects to {name}; it is not used");
     }
@@ -377,9 +377,12 @@ fn check(mut r: Rollout, args: &CheckArgs, net: &NetArgs) -> Result<u8> {
     for (step, res) in steps_of.iter().zip(&results) {
         by_step.entry(step.clone()).or_default().push(res.clone());
     }
-    for (step, list) in &by_step {
-        r.record_checks(step, list.clone())?;
-    }
+    let recorded = Rollout::open(book, state, Access::Write).and_then(|mut w| {
+        for (step, list) in &by_step {
+            w.record_checks(step, list.clone())?;
+        }
+        Ok(w)
+    });
 
     let worst = results.iter().map(|x| x.outcome).max().unwrap_or(Outcome::Pass);
     let code = match worst {
@@ -412,11 +415,17 @@ fn check(mut r: Rollout, args: &CheckArgs, net: &NetArgs) -> Result<u8> {
                     say!("         hint: {}", res.hint);
                 }
             }
-            for step in by_step.keys() {
-                let inst = r.find(step)?;
-                say!("{step}: {}", r.status(&inst));
+            if let Ok(w) = &recorded {
+                for step in by_step.keys() {
+                    let inst = w.find(step)?;
+                    say!("{step}: {}", w.status(&inst));
+                }
             }
         }
+    }
+    if let Err(e) = recorded {
+        eprintln!("error: the results above were not recorded: {e}");
+        return Ok(2);
     }
     Ok(code)
 }

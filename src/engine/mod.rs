@@ -14,7 +14,7 @@ use crate::runbook::{Runbook, Value};
 use crate::state::action::{Action, Actor};
 use crate::state::journal::{self, Entry};
 use crate::state::lock::{Holder, Lock};
-use crate::state::{Paths, SCHEMA, State};
+use crate::state::{Paths, SCHEMA, State, atomic};
 
 pub use view::{Instance, PhaseProgress};
 
@@ -72,6 +72,17 @@ impl Rollout {
         let mut rollout = Self::bare(runbook, paths, State::default());
         if access == Access::Write {
             rollout.take_lock()?;
+            let p = &rollout.paths;
+            let stale: usize = [&p.state, &p.backup, &p.journal]
+                .iter()
+                .map(|f| atomic::remove_stale_temps(f))
+                .sum();
+            if stale > 0 {
+                tracing::info!(
+                    files = stale,
+                    "removed temporary files of saves that were cut short"
+                );
+            }
         }
         rollout.state = State::load(&rollout.paths.state)?;
         // A cut-short last line is a change whose save never finished, so it may go; a
@@ -203,8 +214,19 @@ impl Rollout {
         let have = self.state.journal_seq;
         let total = log.entries.len() as u64;
         if total < have {
+            let aside = self.set_aside_journals();
+            let hint = match aside.last() {
+                Some(last) => format!(
+                    "\n  if an `init --force` was interrupted, its old journal is {}: rename it back to {}",
+                    last.display(),
+                    self.paths.journal.display()
+                ),
+                None => {
+                    "\n  restore the journal from a backup before recording more changes".into()
+                }
+            };
             let msg = format!(
-                "{} records {have} changes but the journal {} holds {total}\n  restore the journal from a backup before recording more changes",
+                "{} records {have} changes but the journal {} holds {total}{hint}",
                 self.paths.state.display(),
                 self.paths.journal.display()
             );
@@ -232,6 +254,25 @@ impl Rollout {
             ));
         }
         Ok(())
+    }
+
+    /// Journals set aside by `init --force`, oldest first.
+    fn set_aside_journals(&self) -> Vec<std::path::PathBuf> {
+        let name = self.paths.journal.file_name().map(|n| n.to_string_lossy().into_owned());
+        let folder = match self.paths.journal.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let (Some(name), Ok(entries)) = (name, std::fs::read_dir(&folder)) else {
+            return Vec::new();
+        };
+        let mut found: Vec<std::path::PathBuf> = entries
+            .filter_map(std::result::Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{name}.")))
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        found
     }
 
     /// Journals and applies one action, then saves. When this returns Ok the change is on disk.
