@@ -204,7 +204,7 @@ fn draw_steps(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 }
 
 /// The detail pane's lines, styled.
-pub fn detail_lines(app: &App, theme_color: bool) -> Vec<Line<'static>> {
+pub fn detail_lines(app: &App, theme_color: bool, width: usize) -> Vec<Line<'static>> {
     let theme = Theme { color: theme_color };
     let Some(inst) = app.current() else { return vec![Line::from("this phase has no steps")] };
     let d = Detail::of(&app.rollout, &inst);
@@ -251,7 +251,7 @@ pub fn detail_lines(app: &App, theme_color: bool) -> Vec<Line<'static>> {
         out.push(Line::default());
         out.push(h(&format!("PowerShell {} — {title}  (y to copy)", i + 1)));
         for line in code.trim_end().lines() {
-            out.push(Line::from(Span::styled(format!("  {line}"), theme.fg(Color::LightBlue))));
+            hanging(&mut out, &format!("  {line}"), theme.fg(Color::LightBlue), width);
         }
     }
     if !d.checks.is_empty() {
@@ -269,16 +269,20 @@ pub fn detail_lines(app: &App, theme_color: bool) -> Vec<Line<'static>> {
                         Span::raw(format!("{name}: {}", r.summary)),
                     ]));
                     if !r.hint.is_empty() {
-                        out.push(Line::from(Span::styled(
-                            format!("    hint: {}", r.hint),
+                        hanging(
+                            &mut out,
+                            &format!("    hint: {}", r.hint),
                             theme.fg(Color::Yellow),
-                        )));
+                            width,
+                        );
                     }
                     for (k, v) in &r.evidence {
-                        out.push(Line::from(Span::styled(
-                            format!("    {k}: {v}"),
+                        hanging(
+                            &mut out,
+                            &format!("    {k}: {v}"),
                             theme.fg(Color::DarkGray),
-                        )));
+                            width,
+                        );
                     }
                     out.push(Line::from(Span::styled(
                         format!("    checked {}", r.at),
@@ -306,6 +310,35 @@ pub fn detail_lines(app: &App, theme_color: bool) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+/// Pushes `text` wrapped to `width`, continuation lines indented under the first one's
+/// text, so wrapped code and evidence stay readable.
+fn hanging(out: &mut Vec<Line<'static>>, text: &str, style: Style, width: usize) {
+    let indent = text.chars().take_while(|c| *c == ' ').count() + 2;
+    let chars: Vec<char> = text.chars().collect();
+    if width <= indent + 10 || chars.len() <= width {
+        out.push(Line::from(Span::styled(text.to_string(), style)));
+        return;
+    }
+    let mut start = 0;
+    let mut first = true;
+    while start < chars.len() {
+        let room = if first { width } else { width - indent };
+        let mut end = (start + room).min(chars.len());
+        if end < chars.len()
+            && let Some(space) =
+                chars[start..end].iter().rposition(|c| *c == ' ').filter(|p| *p > room / 2)
+        {
+            end = start + space + 1;
+        }
+        let piece: String = chars[start..end].iter().collect();
+        let piece =
+            if first { piece } else { format!("{}{}", " ".repeat(indent), piece.trim_start()) };
+        out.push(Line::from(Span::styled(piece.trim_end().to_string(), style)));
+        start = end;
+        first = false;
+    }
 }
 
 /// Joins Markdown's soft-wrapped lines into paragraphs, so the pane wraps them to its
@@ -393,7 +426,7 @@ fn markdown_line(line: &str, theme: &Theme) -> Line<'static> {
 }
 
 fn draw_detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let lines = detail_lines(app, theme.color);
+    let lines = detail_lines(app, theme.color, usize::from(area.width.saturating_sub(2)));
     let para = Paragraph::new(Text::from(lines))
         .block(block(" Step ", app.focus == Focus::Detail, theme))
         .wrap(Wrap { trim: false })
