@@ -162,6 +162,28 @@ pub enum Command {
         #[arg(required = true, value_name = "KEY=VALUE")]
         pairs: Vec<String>,
     },
+    /// Make a step's file edit: show the diff, ask, back the file up, write it.
+    ///
+    /// Steps with an edit: portal.web-config, adfs.adapter-config, adfs.register-script. The
+    /// backup goes beside the file (NAME.YYYYMMDDHHMMSS.bak); the write is atomic; the SDK
+    /// password comes from the keyring or MFA_ROLLOUT_SECRET_SDK_PASSWORD and is masked.
+    #[expect(
+        clippy::doc_markdown,
+        reason = "--help shows the variable's name as the user types it"
+    )]
+    Apply {
+        /// `portal.web-config`, `adfs.adapter-config` or `adfs.register-script`
+        step: String,
+        /// Edit this file instead of the one the step's variable names.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Show the diff only; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write without asking (needed when no terminal is attached).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Manage secrets in the OS keyring.
     Secret {
         #[command(subcommand)]

@@ -101,6 +101,9 @@ pub fn dispatch(command: Command, book: Runbook, state: &Path, net: &NetArgs) ->
             }
             Ok(0)
         }
+        Command::Apply { step, file, dry_run, yes } => {
+            apply(&open(book, state, Access::Read)?, &step, file.as_deref(), dry_run, yes)
+        }
         Command::Secret { action: SecretCommand::Set { name } } => {
             secret_set(&open(book, state, Access::Read)?, &name)
         }
@@ -378,9 +381,7 @@ fn check(book: Runbook, state: &Path, args: &CheckArgs, net: &NetArgs) -> Result
         by_step.entry(step.clone()).or_default().push(res.clone());
     }
     let recorded = Rollout::open(book, state, Access::Write).and_then(|mut w| {
-        for (step, list) in &by_step {
-            w.record_checks(step, list.clone())?;
-        }
+        w.record_check_batch(by_step.iter().map(|(k, v)| (k.clone(), v.clone())).collect())?;
         Ok(w)
     });
 
@@ -479,6 +480,49 @@ fn junit(steps: &[String], results: &[CheckResult]) -> String {
     }
     out.push_str("</testsuite>\n");
     out
+}
+
+/// `apply STEP`: plan the file edit, show the diff (passwords masked), ask or take
+/// `--yes`, then back up and write. Without a terminal and without `--yes` it never waits.
+fn apply(r: &Rollout, step: &str, file: Option<&Path>, dry_run: bool, yes: bool) -> Result<u8> {
+    use mfa_rollout::edit;
+    let plan = edit::step::plan(r, step, file)?;
+    let path = plan.path.display().to_string();
+    if plan.is_noop() {
+        say!("{path} already holds every value; nothing to change");
+        return Ok(0);
+    }
+    say!("changes to {path}: {}", plan.changed.join(", "));
+    say_raw!("{}", plan.diff());
+    if dry_run {
+        say!("dry run: nothing was written");
+        return Ok(0);
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Invalid(
+                "apply asks before writing, and no terminal is attached: add --yes to write, or --dry-run to only show the diff".into(),
+            ));
+        }
+        let answer = inquire::Confirm::new(&format!("Write these changes to {path}?"))
+            .with_default(false)
+            .prompt()
+            .map_err(|e| Error::Invalid(format!("no answer ({e}); nothing was written")))?;
+        if !answer {
+            say!("nothing was written");
+            return Ok(0);
+        }
+    }
+    let backup = edit::write_with_backup(&plan)?;
+    say!("wrote {path}\nbackup: {}", backup.display());
+    let key = r.find(step)?.key;
+    say!(
+        "prove it with `mfa-rollout{} check {key}`; record it with `mfa-rollout{} attest {key} --evidence backup={}`",
+        mfa_rollout::error::state_flag(&r.paths.state),
+        mfa_rollout::error::state_flag(&r.paths.state),
+        mfa_rollout::error::quote(&backup)
+    );
+    Ok(0)
 }
 
 fn secret_set(r: &Rollout, name: &str) -> Result<u8> {

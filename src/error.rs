@@ -71,14 +71,24 @@ pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..end].split(|b| *b == b'\n').count()
 }
 
-/// Quotes a path for pasting into PowerShell, cmd or a POSIX shell when it needs it.
+/// Quotes a path for pasting into a shell when it needs it. On Windows in double quotes,
+/// which both PowerShell and cmd read (cmd does not know single quotes), unless the path
+/// holds `$`, a backtick or `%`, which those shells expand inside double quotes; elsewhere
+/// (and for such paths) in single quotes.
 pub fn quote(path: &std::path::Path) -> String {
-    let text = path.display().to_string();
-    if text.chars().any(|c| c.is_whitespace() || "'\"$&|;<>()`".contains(c)) {
-        format!("'{}'", text.replace('\'', "''"))
-    } else {
-        text
+    quote_for(&path.display().to_string(), cfg!(windows))
+}
+
+fn quote_for(text: &str, windows: bool) -> String {
+    let special =
+        |c: char| c.is_whitespace() || "'\"$&|;<>()`".contains(c) || (windows && c == '%');
+    if !text.chars().any(special) {
+        return text.to_string();
     }
+    if windows && !text.contains(['$', '`', '%', '"']) {
+        return format!("\"{text}\"");
+    }
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// ` --state PATH` when the state file is not the default one, for suggested commands.
@@ -87,5 +97,21 @@ pub fn state_flag(state: &std::path::Path) -> String {
         String::new()
     } else {
         format!(" --state {}", quote(state))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_for;
+
+    #[test]
+    fn quotes_paths_for_the_platform_shells() {
+        let spaced = r"C:\Users\ann\Documents\MFA Rollout\lab.toml";
+        assert_eq!(quote_for(spaced, true), format!("\"{spaced}\""));
+        assert_eq!(quote_for(spaced, false), format!("'{spaced}'"));
+        assert_eq!(quote_for(r"C:\rollouts\lab.toml", true), r"C:\rollouts\lab.toml");
+        assert_eq!(quote_for(r"D:\MFA $pilot\x.toml", true), r"'D:\MFA $pilot\x.toml'");
+        assert_eq!(quote_for(r"D:\100% done\x.toml", true), r"'D:\100% done\x.toml'");
+        assert_eq!(quote_for("/srv/mfa rollout/x.toml", false), "'/srv/mfa rollout/x.toml'");
     }
 }

@@ -6,6 +6,7 @@
 //! ends in [`ui`] and the CLI in `main.rs` call it.
 
 pub mod checks;
+pub mod edit;
 pub mod engine;
 pub mod error;
 pub mod hex;

@@ -2,7 +2,16 @@
 //! running many of them concurrently on tokio, each bounded by a timeout, so a dead host
 //! costs one timeout and never a hang. One file per check kind.
 
+pub mod dns;
+pub mod file;
+pub mod http;
+pub mod http_client;
+pub mod ldap;
+pub mod net;
+pub mod powershell;
 pub mod result;
+pub mod smtp;
+pub mod tcp;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -101,6 +110,8 @@ pub struct Planned {
     pub params: BTreeMap<String, String>,
     /// Set when the check cannot run (a value is not set).
     pub not_run: Option<String>,
+    /// The rollout's AD domain, under which the keyring holds its secrets.
+    pub domain: Option<String>,
 }
 
 impl Rollout {
@@ -108,6 +119,7 @@ impl Rollout {
     pub fn plan_checks(&self, inst: &Instance) -> Vec<Planned> {
         let step = self.step_of(inst);
         let host = inst.host.as_deref();
+        let domain = self.value("domain").map(|v| v.display()).filter(|d| !d.is_empty());
         step.checks
             .iter()
             .map(|spec| {
@@ -119,6 +131,11 @@ impl Rollout {
                         Ok(text) => {
                             params.insert(k.clone(), text);
                         }
+                        // An optional parameter drawn from an optional variable that is
+                        // not set is simply absent (e.g. `ldap_url` empty: find a DC by DNS).
+                        Err(var)
+                            if optional_param(&spec.kind, k)
+                                && self.runbook.var(&var).is_some_and(|d| d.optional) => {}
                         Err(var) => {
                             not_run.get_or_insert(format!(
                                 "`{var}` is not set; set it with `mfa-rollout set {var}=VALUE`"
@@ -126,7 +143,14 @@ impl Rollout {
                         }
                     }
                 }
-                Planned { step: inst.key.clone(), name, kind: spec.kind.clone(), params, not_run }
+                Planned {
+                    step: inst.key.clone(),
+                    name,
+                    kind: spec.kind.clone(),
+                    params,
+                    not_run,
+                    domain: domain.clone(),
+                }
             })
             .collect()
     }
@@ -135,6 +159,11 @@ impl Rollout {
     pub fn renewal_lead_days(&self) -> i64 {
         self.value("renewal_lead_days").and_then(|v| v.display().parse().ok()).unwrap_or(42)
     }
+}
+
+/// Is `param` an optional parameter of check `kind`?
+fn optional_param(kind: &str, param: &str) -> bool {
+    crate::runbook::CHECK_KINDS.iter().any(|(k, _, opt)| *k == kind && opt.contains(&param))
 }
 
 /// Runs one planned check, bounded by the timeout.
@@ -156,6 +185,17 @@ pub async fn run_one(check: &Planned, opts: &RunOptions) -> CheckResult {
         let work = async {
             match check.kind.as_str() {
                 "tls" => tls::run(check, opts).await,
+                "file" => file::run(check).await,
+                "powershell" => powershell::run(check, opts).await,
+                "http-basic" => http::run_basic(check, opts).await,
+                "https" => http::run_page(check, opts).await,
+                "smtp" => smtp::run(check, opts).await,
+                "tcp" => tcp::run(check, opts).await,
+                "dns-a" => dns::run(check, opts).await,
+                "ldap-group" => ldap::group::run(check, opts).await,
+                "ldap-account" => ldap::account::run(check, opts).await,
+                "ldap-sync" => ldap::sync::run(check, opts).await,
+                "ldap-replication" => ldap::acl::run(check, opts).await,
                 other => {
                     CheckResult::error(check, format!("this build cannot run `{other}` checks"))
                 }
@@ -174,6 +214,30 @@ pub async fn run_one(check: &Planned, opts: &RunOptions) -> CheckResult {
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(check = %result.name, outcome = result.outcome.as_str(), summary = %result.summary, "check ran");
     result
+}
+
+/// The names a check reaches, as `--connect` keys them (lower case): used to tell the
+/// operator when a `--connect` value matches no check.
+pub fn connect_names(check: &Planned) -> Vec<String> {
+    let param = |k: &str| check.params.get(k).map(String::as_str).unwrap_or_default();
+    let list = |text: &str| -> Vec<String> {
+        text.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()).collect()
+    };
+    match check.kind.as_str() {
+        "tls" => [list(param("host")), list(param("also_names"))].concat(),
+        "http-basic" | "https" => {
+            http_client::Url::parse(param("url")).map(|u| vec![u.host]).unwrap_or_default()
+        }
+        "smtp" => smtp::split_host_port(param("host")).map(|(h, _)| vec![h]).unwrap_or_default(),
+        "tcp" => list(param("hosts")),
+        "dns-a" => list(param("server")),
+        "ldap-group" | "ldap-account" | "ldap-sync" | "ldap-replication" => param("url")
+            .split_once("://")
+            .and_then(|(_, r)| r.split([':', '/', '?']).next())
+            .map(|h| vec![h.to_ascii_lowercase()])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 /// Called with each result as it arrives (index into the batch).
@@ -233,6 +297,11 @@ impl CheckResult {
             at: String::new(),
             duration_ms: 0,
         }
+    }
+
+    /// Records one item of evidence.
+    pub(crate) fn put(&mut self, key: &str, value: &str) {
+        self.evidence.insert(key.to_string(), value.to_string());
     }
 
     /// Adds a remediation hint.

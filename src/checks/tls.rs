@@ -84,24 +84,7 @@ async fn fetch_chain(
         ConnectError { summary, hint: hint.to_string() }
     })?;
 
-    let capture = Arc::new(Capture::default());
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConnectError {
-            summary: format!("TLS set-up failed: {e}"),
-            hint: String::new(),
-        })?
-        .dangerous()
-        .with_custom_certificate_verifier(capture.clone())
-        .with_no_client_auth();
-    let server_name = ServerName::try_from(host.to_string()).map_err(|_| ConnectError {
-        summary: format!("`{host}` is not a valid server name"),
-        hint: String::new(),
-    })?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let handshake = connector.connect(server_name, stream).await;
-
-    let chain = capture.chain.lock().map(|c| c.clone()).unwrap_or_default();
+    let (handshake, chain) = handshake(stream, host).await;
     match handshake {
         Ok(_) => Ok(chain),
         Err(_) if !chain.is_empty() => Ok(chain),
@@ -110,6 +93,41 @@ async fn fetch_chain(
             hint: "the port may not speak TLS, or no certificate is bound to it".into(),
         }),
     }
+}
+
+/// Runs a TLS handshake over `stream` for `host` (SNI), accepting any certificate so that
+/// an invalid one can still be reported: returns the session (or why it failed) and the
+/// chain the server presented, which the caller must judge with [`assess`] before it
+/// trusts the session with anything secret.
+pub(crate) async fn handshake<S>(
+    stream: S,
+    host: &str,
+) -> (Result<tokio_rustls::client::TlsStream<S>, String>, Vec<CertificateDer<'static>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let capture = Arc::new(Capture::default());
+    let config = match rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+    {
+        Ok(builder) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(capture.clone())
+            .with_no_client_auth(),
+        Err(e) => return (Err(format!("TLS set-up failed: {e}")), Vec::new()),
+    };
+    let Ok(server_name) = ServerName::try_from(host.to_string()) else {
+        return (Err(format!("`{host}` is not a valid server name")), Vec::new());
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let handshake = connector.connect(server_name, stream).await.map_err(|e| e.to_string());
+    let chain = capture.chain.lock().map(|c| c.clone()).unwrap_or_default();
+    (handshake, chain)
+}
+
+/// The TLS version a session negotiated, as `TLSv1_3`.
+pub(crate) fn version<S>(session: &tokio_rustls::client::TlsStream<S>) -> String {
+    session.get_ref().1.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default()
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -231,11 +249,16 @@ pub fn name_matches(sans: &[String], name: &str) -> bool {
     })
 }
 
-fn roots(opts: &RunOptions) -> RootCertStore {
-    static SYSTEM: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
-    let system = SYSTEM.get_or_init(|| rustls_native_certs::load_native_certs().certs);
-    let mut store = RootCertStore::empty();
-    store.add_parsable_certificates(system.iter().cloned());
+pub(crate) fn roots(opts: &RunOptions) -> RootCertStore {
+    // The system roots are read and parsed once per process: a sweep judges many chains.
+    static SYSTEM: OnceLock<RootCertStore> = OnceLock::new();
+    let mut store = SYSTEM
+        .get_or_init(|| {
+            let mut system = RootCertStore::empty();
+            system.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            system
+        })
+        .clone();
     store.add_parsable_certificates(opts.extra_roots.iter().cloned());
     store
 }
@@ -279,29 +302,46 @@ fn day(ts: i64) -> String {
         .unwrap_or_default()
 }
 
-fn judge(
-    check: &Planned,
-    host: &str,
-    port: u16,
-    address: &str,
-    names: &[String],
+/// How a certificate chain measures up for a set of names: the leaf's facts as evidence,
+/// the problems that make a client refuse it (expired, not yet valid, a name missing,
+/// untrusted) and a warning inside the renewal lead.
+pub(crate) struct Verdict {
+    pub leaf: Leaf,
+    pub days_left: i64,
+    pub evidence: Vec<(&'static str, String)>,
+    /// Each problem with its remediation hint; empty when a client would accept it.
+    pub problems: Vec<(String, String)>,
+    /// Set when the certificate is good but expires inside the renewal lead.
+    pub warning: Option<(String, String)>,
+}
+
+impl Verdict {
+    /// The subject CN, or `(no CN)`.
+    pub fn cn(&self) -> String {
+        if self.leaf.subject_cn.is_empty() {
+            "(no CN)".to_string()
+        } else {
+            self.leaf.subject_cn.clone()
+        }
+    }
+}
+
+/// Judges a chain (leaf first) for `names` the way the portal, AD FS and browsers will.
+pub(crate) fn assess(
     chain: &[CertificateDer<'static>],
+    names: &[String],
     opts: &RunOptions,
-) -> CheckResult {
-    let leaf = match parse_leaf(&chain[0]) {
-        Ok(l) => l,
-        Err(e) => return CheckResult::error(check, e),
+) -> Result<Verdict, String> {
+    let Some(first) = chain.first() else {
+        return Err("the server presented no certificate".into());
     };
+    let leaf = parse_leaf(first)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let days_left = (leaf.not_after - now).div_euclid(86_400);
     let missing: Vec<&String> = names.iter().filter(|n| !name_matches(&leaf.sans, n)).collect();
     let trusted = trust(chain, &leaf, &roots(opts));
 
-    let mut ev = BTreeMap::new();
-    for (k, v) in [
-        ("host", host.to_string()),
-        ("port", port.to_string()),
-        ("address", address.to_string()),
+    let evidence = vec![
         ("subject_cn", leaf.subject_cn.clone()),
         ("sans", leaf.sans.join(", ")),
         ("issuer", leaf.issuer.clone()),
@@ -321,20 +361,18 @@ fn judge(
                 Err(e) => format!("no ({e})"),
             },
         ),
-    ] {
-        ev.insert(k.to_string(), v);
-    }
+    ];
 
-    let mut problems: Vec<(String, &str)> = Vec::new();
+    let mut problems: Vec<(String, String)> = Vec::new();
     if now > leaf.not_after {
         problems.push((
             format!("expired {} day(s) ago", (now - leaf.not_after) / 86_400),
-            "renew the certificate and bind the new one in IIS",
+            "renew the certificate and bind the new one in IIS".into(),
         ));
     } else if now < leaf.not_before {
         problems.push((
             "not valid yet".into(),
-            "check the server's clock, or wait for the certificate's start date",
+            "check the server's clock, or wait for the certificate's start date".into(),
         ));
     }
     if !missing.is_empty() {
@@ -348,31 +386,65 @@ fn judge(
                     leaf.sans.join(", ")
                 }
             ),
-            "enrol a certificate whose subject alternative names include every name clients use",
+            "enrol a certificate whose subject alternative names include every name clients use"
+                .into(),
         ));
     }
     if let Err(e) = &trusted {
-        problems.push((format!("untrusted: {e}"), "issue it from your enterprise CA, or pass --ca-file with the issuing root to test against a private CA"));
+        problems.push((format!("untrusted: {e}"), "issue it from your enterprise CA, or pass --ca-file with the issuing root to test against a private CA".into()));
+    }
+    let warning = (problems.is_empty() && days_left < opts.renewal_lead_days).then(|| {
+        (
+            format!("expires in {days_left} day(s)"),
+            format!("renew now: the renewal lead is {} days", opts.renewal_lead_days),
+        )
+    });
+    Ok(Verdict { leaf, days_left, evidence, problems, warning })
+}
+
+fn judge(
+    check: &Planned,
+    host: &str,
+    port: u16,
+    address: &str,
+    names: &[String],
+    chain: &[CertificateDer<'static>],
+    opts: &RunOptions,
+) -> CheckResult {
+    let verdict = match assess(chain, names, opts) {
+        Ok(v) => v,
+        Err(e) => return CheckResult::error(check, e),
+    };
+    let mut ev = BTreeMap::new();
+    for (k, v) in
+        [("host", host.to_string()), ("port", port.to_string()), ("address", address.to_string())]
+    {
+        ev.insert(k.to_string(), v);
+    }
+    for (k, v) in &verdict.evidence {
+        ev.insert((*k).to_string(), v.clone());
     }
 
-    let cn =
-        if leaf.subject_cn.is_empty() { "(no CN)".to_string() } else { leaf.subject_cn.clone() };
-    let mut result = if let Some((_, hint)) = problems.first() {
-        let what: Vec<&str> = problems.iter().map(|(p, _)| p.as_str()).collect();
+    let cn = verdict.cn();
+    let mut result = if let Some((_, hint)) = verdict.problems.first() {
+        let what: Vec<&str> = verdict.problems.iter().map(|(p, _)| p.as_str()).collect();
         CheckResult::new(check, Outcome::Fail, format!("{cn}: {}", what.join("; ")))
-            .with_hint(*hint)
-    } else if days_left < opts.renewal_lead_days {
+            .with_hint(hint.clone())
+    } else if let Some((_, hint)) = &verdict.warning {
         CheckResult::new(
             check,
             Outcome::Warn,
-            format!("{cn}: valid and trusted, but expires in {days_left} day(s)"),
+            format!("{cn}: valid and trusted, but expires in {} day(s)", verdict.days_left),
         )
-        .with_hint(format!("renew now: the renewal lead is {} days", opts.renewal_lead_days))
+        .with_hint(hint.clone())
     } else {
         CheckResult::new(
             check,
             Outcome::Pass,
-            format!("{cn}: valid, trusted, {days_left} days left, thumbprint {}", leaf.thumbprint),
+            format!(
+                "{cn}: valid, trusted, {} days left, thumbprint {}",
+                verdict.days_left, verdict.leaf.thumbprint
+            ),
         )
     };
     result.evidence = ev;

@@ -277,40 +277,51 @@ impl Rollout {
 
     /// Journals and applies one action, then saves. When this returns Ok the change is on disk.
     pub fn commit(&mut self, action: Action) -> Result<()> {
+        self.commit_all(vec![action])
+    }
+
+    /// Journals and applies several actions with one journal write and one save (a sweep
+    /// of checks records many steps at once). When this returns Ok they are all on disk.
+    pub fn commit_all(&mut self, actions: Vec<Action>) -> Result<()> {
         if self.lock.is_none() {
             return Err(Error::Invalid("this rollout was opened read-only".into()));
         }
-        let actor = Actor { user: self.user.clone(), host: self.host.clone(), at: now() };
-        let step = action.step().map(str::to_string);
-        let from = step.as_deref().map(|s| self.status_key(s));
-        let to = from.and_then(|f| action.new_status(f));
-
+        if actions.is_empty() {
+            return Ok(());
+        }
         let log = journal::read(&self.paths.journal)?.map_err(|b| {
             Error::Invalid(format!("{}:{}: {}", self.paths.journal.display(), b.line, b.reason))
         })?;
-        let entry = Entry {
-            seq: log.entries.len() as u64 + 1,
-            actor,
-            step,
-            from,
-            to,
-            action,
-            prev: log.head,
-        };
-        journal::append(&self.paths.journal, &entry)?;
+        let at = now();
+        let mut seq = log.entries.len() as u64;
+        let mut head = log.head;
+        let mut entries = Vec::with_capacity(actions.len());
+        for action in actions {
+            let actor = Actor { user: self.user.clone(), host: self.host.clone(), at: at.clone() };
+            let step = action.step().map(str::to_string);
+            let from = step.as_deref().map(|s| self.status_key(s));
+            let to = from.and_then(|f| action.new_status(f));
+            seq += 1;
+            let entry = Entry { seq, actor, step, from, to, action, prev: head };
+            head = journal::hash(&journal::line(&entry)?);
+            entries.push(entry);
+        }
+        journal::append_all(&self.paths.journal, &entries)?;
 
         let mut next = self.state.clone();
-        next.apply_entry(&entry);
-        next.journal_seq = entry.seq;
+        for entry in &entries {
+            next.apply_entry(entry);
+            tracing::info!(
+                seq = entry.seq,
+                step = entry.step.as_deref().unwrap_or("-"),
+                from = ?entry.from,
+                to = ?entry.to,
+                "change recorded"
+            );
+        }
+        next.journal_seq = seq;
         next.save(&self.paths)?;
         self.state = next;
-        tracing::info!(
-            seq = entry.seq,
-            step = entry.step.as_deref().unwrap_or("-"),
-            from = ?entry.from,
-            to = ?entry.to,
-            "change recorded"
-        );
         Ok(())
     }
 
@@ -422,6 +433,21 @@ impl Rollout {
         }
         self.check_values(&merged)?;
         self.commit(Action::Set { values })
+    }
+
+    /// Records the results of a sweep, step by step, in one save.
+    pub fn record_check_batch(
+        &mut self,
+        batch: Vec<(String, Vec<crate::checks::CheckResult>)>,
+    ) -> Result<()> {
+        let mut actions = Vec::new();
+        for (key, results) in batch {
+            let inst = self.find(&key)?;
+            if !results.is_empty() {
+                actions.push(Action::Checked { step: inst.key, results });
+            }
+        }
+        self.commit_all(actions)
     }
 
     /// Records check results for a step.

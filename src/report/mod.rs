@@ -271,8 +271,7 @@ pub fn write_file(
         crate::state::lock::sibling(&p.state, ".lock"),
         crate::state::lock::sibling(&p.state, ".lock.who"),
     ];
-    let target = resolved(path);
-    if own.iter().any(|o| resolved(o) == target) {
+    if own.iter().any(|o| same_file(o, path)) {
         return Err(crate::Error::Invalid(format!(
             "{} is one of this rollout's own files; export to another name, like mfa-rollout-record.md",
             path.display()
@@ -285,6 +284,23 @@ pub fn write_file(
         )));
     }
     crate::state::atomic::write(path, text.as_bytes())
+}
+
+/// Whether two paths name the same file. Windows (like macOS by default) names files
+/// without regard to case and also knows them by 8.3 short names, so `MFA-ROLLOUT.TOML`
+/// is the state file there: an existing file is compared by its canonical path, and on
+/// Windows names are also compared ignoring case.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let (ra, rb) = (resolved(a), resolved(b));
+    if ra == rb {
+        return true;
+    }
+    if let (Ok(ca), Ok(cb)) = (std::fs::canonicalize(a), std::fs::canonicalize(b))
+        && ca == cb
+    {
+        return true;
+    }
+    cfg!(windows) && ra.to_string_lossy().to_lowercase() == rb.to_string_lossy().to_lowercase()
 }
 
 /// An absolute form of a path that may not exist yet (its folder resolved).

@@ -230,6 +230,17 @@ pub struct Runbook {
 pub const CHECK_KINDS: &[(&str, &[&str], &[&str])] = &[
     // (kind, required parameters, optional parameters)
     ("tls", &["host"], &["port", "also_names"]),
+    ("http-basic", &["url", "user"], &["secret", "group"]),
+    ("https", &["url"], &[]),
+    ("smtp", &["host"], &["from", "rcpt"]),
+    ("tcp", &["hosts"], &["port"]),
+    ("dns-a", &["host", "address"], &["server"]),
+    ("ldap-group", &["group", "domain"], &["members", "computers", "url", "bind", "dns_server"]),
+    ("ldap-account", &["account", "domain"], &["url", "bind", "dns_server"]),
+    ("ldap-sync", &["group", "domain"], &["whfb_group", "url", "bind", "dns_server"]),
+    ("ldap-replication", &["account", "domain"], &["url", "bind", "dns_server"]),
+    ("file", &["path", "format"], &["account", "url", "config", "thumbprint"]),
+    ("powershell", &["probe"], &["host", "also_names", "features", "site", "service", "url"]),
 ];
 
 impl Runbook {

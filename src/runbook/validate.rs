@@ -21,6 +21,8 @@ pub enum VarKind {
     Vdir,
     Email,
     Cidr,
+    /// DOMAIN\user or a user principal name (user@corp.contoso.com).
+    Principal,
     Text,
 }
 
@@ -47,6 +49,15 @@ pub fn check(kind: VarKind, value: &str, min: Option<i64>, max: Option<i64>) -> 
         VarKind::Vdir => vdir(value),
         VarKind::Email => email(value),
         VarKind::Cidr => cidr(value),
+        VarKind::Principal => {
+            if value.contains('\\') {
+                account(value)
+            } else {
+                email(value).map_err(|_| {
+                    "must be DOMAIN\\user or a UPN like mfa-audit@corp.contoso.com".to_string()
+                })
+            }
+        }
         VarKind::Text => Ok(()),
     }
 }
@@ -251,6 +262,9 @@ mod tests {
             (VarKind::Cidr, "10.1.2.3", true),
             (VarKind::Cidr, "10.2.0.0/33", false),
             (VarKind::Cidr, "hello", false),
+            (VarKind::Principal, "CORP\\mfa-audit", true),
+            (VarKind::Principal, "mfa-audit@corp.contoso.com", true),
+            (VarKind::Principal, "mfa-audit", false),
         ];
         for (kind, value, ok) in cases {
             assert_eq!(check(*kind, value, None, None).is_ok(), *ok, "{kind:?} {value:?}");

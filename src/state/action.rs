@@ -69,17 +69,21 @@ impl Action {
                 if matches!(current, Status::Skipped | Status::NotApplicable) {
                     return Some(current);
                 }
-                let worst = results.iter().map(|r| r.outcome).max()?;
-                Some(match worst {
-                    Outcome::Fail => Status::Failed,
-                    Outcome::Pass | Outcome::Warn | Outcome::Skip
-                        if results
-                            .iter()
-                            .any(|r| matches!(r.outcome, Outcome::Pass | Outcome::Warn)) =>
-                    {
-                        Status::Verified
-                    }
-                    _ => current,
+                if results.is_empty() {
+                    return None;
+                }
+                let has = |o: Outcome| results.iter().any(|r| r.outcome == o);
+                // A failure is decisive; a check that could not tell leaves the step as it
+                // was; otherwise one pass or warn verifies it (skip and not-run, such as a
+                // Windows probe run elsewhere, neither help nor hurt).
+                Some(if has(Outcome::Fail) {
+                    Status::Failed
+                } else if has(Outcome::Error) {
+                    current
+                } else if has(Outcome::Pass) || has(Outcome::Warn) {
+                    Status::Verified
+                } else {
+                    current
                 })
             }
             Self::Init { .. } | Self::Set { .. } => None,

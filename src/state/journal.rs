@@ -103,15 +103,28 @@ pub fn parse(text: &str) -> std::result::Result<Journal, Break> {
     Ok(journal)
 }
 
-/// Appends one entry and flushes it to disk; returns the new head hash.
-pub fn append(path: &Path, entry: &Entry) -> Result<String> {
-    let line =
-        serde_json::to_string(entry).map_err(|e| Error::Invalid(format!("journal entry: {e}")))?;
+/// One entry as its journal line (without the newline).
+pub fn line(entry: &Entry) -> Result<String> {
+    serde_json::to_string(entry).map_err(|e| Error::Invalid(format!("journal entry: {e}")))
+}
+
+/// Appends entries in one write and flushes them to disk.
+pub fn append_all(path: &Path, entries: &[Entry]) -> Result<()> {
+    let mut text = String::new();
+    for entry in entries {
+        text.push_str(&line(entry)?);
+        text.push('\n');
+    }
     let mut file =
         OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
-    file.write_all(format!("{line}\n").as_bytes()).map_err(|e| Error::io(path, e))?;
-    file.sync_all().map_err(|e| Error::io(path, e))?;
-    Ok(hash(&line))
+    file.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))?;
+    file.sync_all().map_err(|e| Error::io(path, e))
+}
+
+/// Appends one entry and flushes it to disk; returns the new head hash.
+pub fn append(path: &Path, entry: &Entry) -> Result<String> {
+    append_all(path, std::slice::from_ref(entry))?;
+    Ok(hash(&line(entry)?))
 }
 
 /// Cuts an interrupted, partial last line so appends continue the chain — but only when

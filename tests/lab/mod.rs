@@ -24,11 +24,23 @@
 //! ([`SDK_USER`] / [`SDK_PASSWORD`]); GET and POST both answer 200 with the
 //! right credentials and 401 with a `Basic` challenge without them.
 //!
+//! The same account is also accepted as [`SDK_USER_QUALIFIED`] (`CORP\PFWSDK_APP1`), the
+//! DOMAIN\user form the runbook's `sdk_account_qualified` gives.
+//!
+//! Beside them, [`SDK_SERVERS`] are servers presenting the `valid` certificate whose SDK
+//! path misbehaves in one way each (404, 405, a redirect, anonymous access, no Basic
+//! challenge, plain http); reach them with `port("sdk-…")`. Every server also serves the
+//! User Portal's page at [`PORTAL_PATH`]`/` (a static file, anonymous).
+//!
 //! The lab owns exactly one process, the nginx master it spawned; `Drop`
 //! sends it SIGTERM by PID, waits (bounded) and removes the temp folder.
 //! A missing `nginx` or `openssl` is a loud panic, never a silent skip.
 
 #![allow(dead_code)]
+
+pub mod hostile;
+pub mod samba;
+pub mod smtp;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -43,6 +55,22 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const SDK_USER: &str = "PFWSDK_APP1";
 /// Its password (no `&`, `<` or quotes, so every config format can hold it).
 pub const SDK_PASSWORD: &str = "Lab-Sdk.Passw0rd!42";
+/// The SDK account in DOMAIN\user form, accepted with the same password.
+pub const SDK_USER_QUALIFIED: &str = "CORP\\PFWSDK_APP1";
+/// The User Portal's virtual directory (the demo profile's `portal_vdir`).
+pub const PORTAL_PATH: &str = "/MultiFactorAuth";
+/// Servers with the `valid` certificate whose SDK path misbehaves:
+///
+/// | name             | at the SDK path                                         |
+/// |------------------|---------------------------------------------------------|
+/// | `sdk-missing`    | 404 (nothing installed)                                 |
+/// | `sdk-405`        | 405 Method Not Allowed                                  |
+/// | `sdk-redirect`   | 301 to `https://sdk.elsewhere.test/…`                   |
+/// | `sdk-anonymous`  | 200 without credentials                                 |
+/// | `sdk-ntlm`       | 401 with `WWW-Authenticate: NTLM` only                  |
+/// | `sdk-plain-http` | plain http (no TLS), Basic auth as on `valid`           |
+pub const SDK_SERVERS: [&str; 6] =
+    ["sdk-missing", "sdk-405", "sdk-redirect", "sdk-anonymous", "sdk-ntlm", "sdk-plain-http"];
 /// The protected path on the `valid` server.
 pub const SDK_PATH: &str = "/MultiFactorAuthWebServiceSdk/PfWsSdk.asmx";
 /// The realm in the `WWW-Authenticate: Basic realm="..."` challenge.
@@ -171,7 +199,7 @@ impl TlsLab {
         // nginx workers run as `nobody` when the master is root: they must be
         // able to traverse to the htpasswd file and the static SDK page.
         set_mode(&root, 0o755);
-        for sub in ["ca", "ca-untrusted", "certs", "logs", "tmp", "www"] {
+        for sub in ["ca", "ca-untrusted", "certs", "logs", "tmp", "www", "www-empty"] {
             fs::create_dir_all(root.join(sub)).expect("TlsLab: mkdir");
             set_mode(&root.join(sub), 0o755);
         }
@@ -383,8 +411,59 @@ impl TlsLab {
             }
             conf.push_str("    }\n");
         }
+        self.write_sdk_servers(&mut conf);
         conf.push_str("}\n");
         fs::write(d.join("nginx.conf"), conf).expect("TlsLab: write nginx.conf");
+    }
+
+    /// The [`SDK_SERVERS`] blocks: the `valid` certificate, one misbehaviour each.
+    fn write_sdk_servers(&self, conf: &mut String) {
+        let d = self.dir.path();
+        let p = |rel: &str| quote(&d.join(rel));
+        let info = &self.certs["valid"];
+        let auth = format!(
+            "auth_basic \"{SDK_REALM}\"; auth_basic_user_file {}; default_type \"text/xml; charset=utf-8\";",
+            p("htpasswd")
+        );
+        for name in SDK_SERVERS {
+            let (tls, root, location) = match name {
+                "sdk-missing" => (true, "www-empty", String::new()),
+                "sdk-405" => (true, "www", "return 405;".to_string()),
+                "sdk-redirect" => {
+                    (true, "www", format!("return 301 https://sdk.elsewhere.test{SDK_PATH};"))
+                }
+                "sdk-anonymous" => (true, "www", "default_type \"text/xml\";".to_string()),
+                "sdk-ntlm" => (
+                    true,
+                    "www",
+                    "add_header WWW-Authenticate NTLM always; return 401;".to_string(),
+                ),
+                "sdk-plain-http" => (false, "www", auth.clone()),
+                other => unknown(other),
+            };
+            let _ = write!(conf, "    server {{\n        # {name}\n");
+            if tls {
+                let _ = write!(
+                    conf,
+                    "        listen 127.0.0.1:{port} ssl;\n        ssl_certificate {cert};\n        ssl_certificate_key {key};\n",
+                    port = self.ports[name],
+                    cert = quote(&info.cert),
+                    key = quote(&info.key),
+                );
+            } else {
+                let _ = writeln!(conf, "        listen 127.0.0.1:{};", self.ports[name]);
+            }
+            let _ = writeln!(
+                conf,
+                "        server_name {};\n        root {};",
+                spec("valid").cn,
+                p(root)
+            );
+            if !location.is_empty() {
+                let _ = writeln!(conf, "        location = {SDK_PATH} {{ {location} }}");
+            }
+            conf.push_str("    }\n");
+        }
     }
 
     fn spawn_nginx(&mut self) {
@@ -412,7 +491,8 @@ impl TlsLab {
     /// other failure panics with nginx's log.
     fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + READY_DEADLINE;
-        let mut pending: Vec<&'static str> = NAMES.to_vec();
+        let mut pending: Vec<&'static str> =
+            NAMES.iter().chain(SDK_SERVERS.iter()).copied().collect();
         loop {
             let log = self.nginx_log();
             if log.contains("Address already in use") {
@@ -465,9 +545,14 @@ impl TlsLab {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err() {
             return Probe::NotYet;
         }
-        match fetch_served_pem(&self.openssl, addr, self.host(name)) {
+        if name == "sdk-plain-http" {
+            // nginx wrote its pid file, so it bound this port: ours.
+            return Probe::Ours;
+        }
+        let cert = if SDK_SERVERS.contains(&name) { "valid" } else { name };
+        match fetch_served_pem(&self.openssl, addr, self.host(cert)) {
             None => Probe::NotYet,
-            Some(served) if pem_body(&served) == pem_body(&self.info(name).pem) => Probe::Ours,
+            Some(served) if pem_body(&served) == pem_body(&self.info(cert).pem) => Probe::Ours,
             Some(_) => Probe::Foreign,
         }
     }
@@ -749,7 +834,11 @@ fn write_sdk_site(openssl: &Path, root: &Path) {
         "openssl passwd",
     );
     let htpasswd = root.join("htpasswd");
-    fs::write(&htpasswd, format!("{SDK_USER}:{}\n", hash.trim())).expect("TlsLab: htpasswd");
+    fs::write(
+        &htpasswd,
+        format!("{SDK_USER}:{hash}\n{SDK_USER_QUALIFIED}:{hash}\n", hash = hash.trim()),
+    )
+    .expect("TlsLab: htpasswd");
     set_mode(&htpasswd, 0o644);
 
     let page_dir = root.join("www/MultiFactorAuthWebServiceSdk");
@@ -765,6 +854,17 @@ fn write_sdk_site(openssl: &Path, root: &Path) {
     )
     .expect("TlsLab: SDK page");
     set_mode(&page, 0o644);
+
+    let portal_dir = root.join(format!("www{PORTAL_PATH}"));
+    fs::create_dir_all(&portal_dir).expect("TlsLab: www");
+    set_mode(&portal_dir, 0o755);
+    let index = portal_dir.join("index.html");
+    fs::write(
+        &index,
+        "<!doctype html><title>Multi-Factor Authentication User Portal (lab)</title>\n",
+    )
+    .expect("TlsLab: portal page");
+    set_mode(&index, 0o644);
 }
 
 /// One port per certificate: bind them all on 127.0.0.1:0 at once (so they
@@ -772,6 +872,7 @@ fn write_sdk_site(openssl: &Path, root: &Path) {
 fn free_ports() -> BTreeMap<&'static str, u16> {
     let listeners: Vec<(&'static str, TcpListener)> = NAMES
         .iter()
+        .chain(SDK_SERVERS.iter())
         .map(|&n| {
             (n, TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("TlsLab: bind 127.0.0.1:0"))
         })

@@ -67,6 +67,12 @@ pub enum Popup {
         selected: usize,
     },
     ConfirmReset,
+    /// Confirm a step's file edit: the plan (its diff shown, passwords masked) and the
+    /// diff's scroll offset.
+    ConfirmApply {
+        plan: Box<crate::edit::Plan>,
+        scroll: u16,
+    },
 }
 
 /// A request the event loop must carry out (it needs the terminal or a thread).
@@ -170,23 +176,13 @@ impl App {
                 Vec::new()
             }
             Event::ChecksFinished(by_step) => {
-                let mut failed = 0;
-                let mut total = 0;
-                for (step, results) in by_step {
-                    total += results.len();
-                    failed += results
-                        .iter()
-                        .filter(|r| r.outcome >= crate::checks::Outcome::Fail)
-                        .count();
-                    if let Err(e) = self.rollout.record_checks(&step, results) {
-                        self.message = format!("could not record the results: {e}");
-                    }
-                    self.running.remove(&step);
-                }
-                if self.message.starts_with("could not") {
-                    return Vec::new();
-                }
-                self.message = if failed == 0 {
+                let results = by_step.iter().flat_map(|(_, r)| r);
+                let total = results.clone().count();
+                let failed = results.filter(|r| r.outcome >= crate::checks::Outcome::Fail).count();
+                self.running.clear();
+                self.message = if let Err(e) = self.rollout.record_check_batch(by_step) {
+                    format!("could not record the results: {}", first_line(&e.to_string()))
+                } else if failed == 0 {
                     format!("{total} check(s) finished, none failed")
                 } else {
                     format!(
@@ -249,6 +245,7 @@ impl App {
             KeyCode::Char('w') => self.op(crate::engine::Rollout::start, "in progress"),
             KeyCode::Char('s') => self.prompt(PromptKind::SkipReason, String::new()),
             KeyCode::Char('r') => self.popup = Some(Popup::ConfirmReset),
+            KeyCode::Char('p') => self.begin_apply(),
             KeyCode::Char('/') => {
                 self.matches.clear();
                 self.prompt(PromptKind::Search, String::new());
@@ -425,8 +422,44 @@ impl App {
         vec![Request::RunChecks(planned)]
     }
 
+    /// `p`: plan the step's file edit and ask with the diff; nothing is written yet.
+    fn begin_apply(&mut self) {
+        let Some(inst) = self.current() else { return };
+        match crate::edit::step::plan(&self.rollout, &inst.key, None) {
+            Ok(plan) if plan.is_noop() => {
+                self.message = format!("{} already holds every value", plan.path.display());
+            }
+            Ok(plan) => self.popup = Some(Popup::ConfirmApply { plan: Box::new(plan), scroll: 0 }),
+            Err(e) => self.message = first_line(&e.to_string()),
+        }
+    }
+
     fn on_popup_key(&mut self, popup: Popup, key: KeyEvent) -> Vec<Request> {
         match popup {
+            Popup::ConfirmApply { plan, scroll } => {
+                match key.code {
+                    KeyCode::Char('y' | 'Y') => match crate::edit::write_with_backup(&plan) {
+                        Ok(backup) => {
+                            self.message = format!(
+                                "wrote {}; backup {}; press c to check it",
+                                plan.path.display(),
+                                backup.display()
+                            );
+                        }
+                        Err(e) => self.message = first_line(&e.to_string()),
+                    },
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        let scroll = scroll.saturating_add(1);
+                        self.popup = Some(Popup::ConfirmApply { plan, scroll });
+                    }
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        let scroll = scroll.saturating_sub(1);
+                        self.popup = Some(Popup::ConfirmApply { plan, scroll });
+                    }
+                    _ => self.message = "nothing was written".into(),
+                }
+                Vec::new()
+            }
             Popup::Welcome | Popup::Help => {
                 self.rollout.mark_welcomed();
                 Vec::new()

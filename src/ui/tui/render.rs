@@ -495,6 +495,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("w", "mark the step in progress"),
     ("s", "skip the step, with a reason"),
     ("r", "reset the step to pending"),
+    ("p", "apply the step's file edit (web.config, adapter config, script)"),
     ("c", "run this step's live checks in the background"),
     ("C", "run every check of this phase"),
     ("y", "copy a PowerShell command (OSC 52 clipboard)"),
@@ -553,6 +554,19 @@ fn draw_popup(frame: &mut Frame<'_>, area: Rect, app: &App, popup: &Popup, theme
                 Paragraph::new(lines)
                     .wrap(Wrap { trim: false })
                     .block(block(" Keys ", true, theme)),
+                rect,
+            );
+        }
+        Popup::ConfirmApply { plan, scroll } => {
+            let title = format!(" Apply to {} ", plan.path.display());
+            let mut text = format!("Changes: {}\n\n{}", plan.changed.join(", "), plan.diff());
+            text.push_str(
+                "\ny = write (the file is backed up first), j/k scroll, any other key = cancel",
+            );
+            let rect = centered(area, 100, area.height.saturating_sub(2));
+            frame.render_widget(Clear, rect);
+            frame.render_widget(
+                Paragraph::new(text).scroll((*scroll, 0)).block(block(&title, true, theme)),
                 rect,
             );
         }

@@ -226,3 +226,43 @@ fn export_dialog_writes_beside_the_state_and_never_overwrites() {
     key(&mut app, KeyCode::Enter);
     assert!(app.message.contains("exists"), "{}", app.message);
 }
+
+#[test]
+fn p_shows_the_file_edit_and_y_writes_it_with_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path());
+    key(&mut app, KeyCode::Esc);
+    let script = dir.path().join("Register.ps1");
+    std::fs::copy("tests/fixtures/edit/register.ps1", &script).unwrap();
+    let config = r"C:\Program Files\Multi-Factor Authentication Server\Adapter.config";
+    app.rollout
+        .set(&[
+            ("adfs_register_script".into(), script.display().to_string()),
+            ("adfs_adapter_config".into(), config.into()),
+        ])
+        .unwrap();
+    key(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "adfs.register-script");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.current().unwrap().key, "adfs.register-script");
+
+    key(&mut app, KeyCode::Char('p'));
+    assert!(matches!(app.popup, Some(Popup::ConfirmApply { .. })), "{}", app.message);
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("+Register-AdfsAuthenticationProvider"), "{text}");
+    assert!(text.contains("y = write"), "{text}");
+
+    key(&mut app, KeyCode::Char('y'));
+    assert!(app.message.contains("backup"), "{}", app.message);
+    let edited = std::fs::read_to_string(&script).unwrap();
+    assert!(edited.contains(&format!("-ConfigurationFilePath '{config}'")));
+
+    // A second `p` finds nothing to do; a step without an edit says so.
+    key(&mut app, KeyCode::Char('p'));
+    assert!(app.popup.is_none() && app.message.contains("already holds"), "{}", app.message);
+    key(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "portal.dns");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('p'));
+    assert!(app.message.contains("has no file edit"), "{}", app.message);
+}
