@@ -88,7 +88,13 @@ fn quote_for(text: &str, windows: bool) -> String {
     if windows && !text.contains(['$', '`', '%', '"']) {
         return format!("\"{text}\"");
     }
-    format!("'{}'", text.replace('\'', "''"))
+    if windows {
+        // PowerShell doubles a single quote inside single quotes.
+        format!("'{}'", text.replace('\'', "''"))
+    } else {
+        // A POSIX shell closes the quote, adds an escaped one, and reopens.
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// ` --state PATH` when the state file is not the default one, for suggested commands.
@@ -113,5 +119,7 @@ mod tests {
         assert_eq!(quote_for(r"D:\MFA $pilot\x.toml", true), r"'D:\MFA $pilot\x.toml'");
         assert_eq!(quote_for(r"D:\100% done\x.toml", true), r"'D:\100% done\x.toml'");
         assert_eq!(quote_for("/srv/mfa rollout/x.toml", false), "'/srv/mfa rollout/x.toml'");
+        assert_eq!(quote_for("q'x/s.toml", false), "'q'\\''x/s.toml'");
+        assert_eq!(quote_for("q'x $s.toml", true), "'q''x $s.toml'");
     }
 }

@@ -60,12 +60,19 @@ impl Rollout {
 
     /// Required variables that have no value yet.
     pub fn missing_values(&self) -> Vec<String> {
-        self.runbook
+        let mut missing: Vec<String> = self
+            .runbook
             .variables
             .iter()
             .filter(|v| !v.optional && v.derived.is_none() && self.value(&v.name).is_none())
             .map(|v| v.name.clone())
-            .collect()
+            .collect();
+        // A profile that needs secondaries (production) counts them as still to set.
+        let have = self.value("mfa_secondaries").map_or(0, |v| v.items().len());
+        if have < self.state.policy.min_secondaries as usize {
+            missing.push("mfa_secondaries".into());
+        }
+        missing
     }
 
     /// Rules across variables: run before any set is recorded.
