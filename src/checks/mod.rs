@@ -192,10 +192,9 @@ pub async fn run_one(check: &Planned, opts: &RunOptions) -> CheckResult {
                 "smtp" => smtp::run(check, opts).await,
                 "tcp" => tcp::run(check, opts).await,
                 "dns-a" => dns::run(check, opts).await,
-                "ldap-group" => ldap::group::run(check, opts).await,
-                "ldap-account" => ldap::account::run(check, opts).await,
-                "ldap-sync" => ldap::sync::run(check, opts).await,
-                "ldap-replication" => ldap::acl::run(check, opts).await,
+                "ldap-group" | "ldap-account" | "ldap-sync" | "ldap-replication" => {
+                    ldap::run(check, opts).await
+                }
                 other => {
                     CheckResult::error(check, format!("this build cannot run `{other}` checks"))
                 }

@@ -2,24 +2,15 @@
 //! next logon, and is neither locked out nor expired; its password's age and whether it
 //! never expires are evidence.
 
-use super::{Dir, attr, connect, filetime_to_unix};
-use crate::checks::{CheckResult, Outcome, Planned, RunOptions};
+use super::{Dir, attr, filetime_to_unix};
+use crate::checks::{CheckResult, Outcome, Planned};
 
 const ACCOUNTDISABLE: i64 = 0x2;
 const LOCKOUT: i64 = 0x10;
 const DONT_EXPIRE_PASSWORD: i64 = 0x1_0000;
 const PASSWORD_EXPIRED: i64 = 0x80_0000;
 
-pub async fn run(check: &Planned, opts: &RunOptions) -> CheckResult {
-    let mut dir = match connect(check, opts).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let r = judge(check, &mut dir).await;
-    dir.stamp(r)
-}
-
-async fn judge(check: &Planned, dir: &mut Dir) -> CheckResult {
+pub(super) async fn judge(check: &Planned, dir: &mut Dir) -> CheckResult {
     let account = check.params.get("account").map(String::as_str).unwrap_or_default().trim();
     // DOMAIN\user → user
     let name = account.rsplit('\\').next().unwrap_or(account);

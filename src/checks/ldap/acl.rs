@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use ldap3::Scope;
 use ldap3::controls::RawControl;
 
-use super::{Dir, attr, connect};
-use crate::checks::{CheckResult, Outcome, Planned, RunOptions};
+use super::{Dir, attr};
+use crate::checks::{CheckResult, Outcome, Planned};
 
 /// `1131f6aa-9c07-11d1-f79f-00c04fc2dcd2` as stored in an ACE (mixed-endian GUID).
 pub const GET_CHANGES: [u8; 16] = [
@@ -115,16 +115,7 @@ pub fn sid_string(sid: &[u8]) -> String {
     s
 }
 
-pub async fn run(check: &Planned, opts: &RunOptions) -> CheckResult {
-    let mut dir = match connect(check, opts).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let r = judge(check, &mut dir).await;
-    dir.stamp(r)
-}
-
-async fn judge(check: &Planned, dir: &mut Dir) -> CheckResult {
+pub(super) async fn judge(check: &Planned, dir: &mut Dir) -> CheckResult {
     let account = check.params.get("account").map(String::as_str).unwrap_or_default().trim();
     let name = account.rsplit('\\').next().unwrap_or(account).to_string();
     let filter = format!("(sAMAccountName={})", ldap3::ldap_escape(name.as_str()));

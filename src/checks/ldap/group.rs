@@ -3,8 +3,8 @@
 //! matching rule), computer accounts (`NAME$`) included. A missing member is named, with
 //! the PowerShell that adds it.
 
-use super::{Dir, attr, connect};
-use crate::checks::{CheckResult, Outcome, Planned, RunOptions};
+use super::{Dir, attr};
+use crate::checks::{CheckResult, Outcome, Planned};
 
 /// Splits a comma-separated parameter.
 pub fn list(text: Option<&String>) -> Vec<String> {
@@ -22,16 +22,7 @@ pub fn ps(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-pub async fn run(check: &Planned, opts: &RunOptions) -> CheckResult {
-    let mut dir = match connect(check, opts).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let r = judge(check, &mut dir).await;
-    dir.stamp(r)
-}
-
-async fn judge(check: &Planned, dir: &mut Dir) -> CheckResult {
+pub(super) async fn judge(check: &Planned, dir: &mut Dir) -> CheckResult {
     let group =
         check.params.get("group").map(String::as_str).unwrap_or_default().trim().to_string();
     let found = match dir.find_group(&group).await {

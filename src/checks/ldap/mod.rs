@@ -230,6 +230,21 @@ fn param<'c>(check: &'c Planned, key: &str) -> &'c str {
     check.params.get(key).map(String::as_str).unwrap_or_default().trim()
 }
 
+/// Runs one directory check: connects and binds once, then judges by kind.
+pub async fn run(check: &Planned, opts: &RunOptions) -> CheckResult {
+    let mut dir = match connect(check, opts).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let r = match check.kind.as_str() {
+        "ldap-group" => group::judge(check, &mut dir).await,
+        "ldap-account" => account::judge(check, &mut dir).await,
+        "ldap-sync" => sync::judge(check, &mut dir).await,
+        _ => acl::judge(check, &mut dir).await,
+    };
+    dir.stamp(r)
+}
+
 /// Connects and binds as the check's parameters say. A failure comes back as the check's
 /// result: a named finding (wrong password, untrusted certificate) or an error.
 pub async fn connect(check: &Planned, opts: &RunOptions) -> Result<Dir, CheckResult> {

@@ -3,24 +3,15 @@
 //! server's directory sync imports. The users are streamed through a paged search: memory
 //! stays bounded however big the group.
 
-use super::{Dir, connect};
-use crate::checks::{CheckResult, Outcome, Planned, RunOptions};
+use super::Dir;
+use crate::checks::{CheckResult, Outcome, Planned};
 
 /// The phone attributes the sync imports.
 pub const PHONE_ATTRS: [&str; 5] = ["telephoneNumber", "mobile", "homePhone", "ipPhone", "pager"];
 /// How many users without a phone the result names.
 const NAMED: usize = 5;
 
-pub async fn run(check: &Planned, opts: &RunOptions) -> CheckResult {
-    let mut dir = match connect(check, opts).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let r = judge(check, &mut dir).await;
-    dir.stamp(r)
-}
-
-async fn judge(check: &Planned, dir: &mut Dir) -> CheckResult {
+pub(super) async fn judge(check: &Planned, dir: &mut Dir) -> CheckResult {
     let get =
         |k: &str| check.params.get(k).map(String::as_str).unwrap_or_default().trim().to_string();
     let (group, whfb) = (get("group"), get("whfb_group"));
